@@ -1,0 +1,83 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    CapabilityDefinition,
+    ExceptionKind,
+    Experiment,
+    Migration,
+    MigrationStep,
+    PolicyRule,
+    RuleCondition,
+    Scenario,
+)
+
+
+class PolicyRuleInline(admin.TabularInline):
+    model = PolicyRule
+    fields = ["position", "summary", "site_kind", "scenario", "allows_production",
+              "allows_user_jobs"]
+    show_change_link = True
+    extra = 0
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "framework", "position"]
+    list_editable = ["position"]
+    search_fields = ["name", "slug", "framework"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [PolicyRuleInline]
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(admin.ModelAdmin):
+    list_display = ["name", "compliance", "payload_isolated", "position"]
+    list_filter = ["compliance", "payload_isolated"]
+    search_fields = ["name", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(CapabilityDefinition)
+class CapabilityDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "kind", "choices", "position"]
+    list_filter = ["kind"]
+    search_fields = ["name", "key", "help_text"]
+
+
+class RuleConditionInline(admin.TabularInline):
+    model = RuleCondition
+    extra = 1
+
+
+@admin.register(PolicyRule)
+class PolicyRuleAdmin(SimpleHistoryAdmin):
+    list_display = ["experiment", "position", "summary", "site_kind", "scenario",
+                    "allows_production", "allows_user_jobs"]
+    list_display_links = ["summary"]
+    list_filter = ["experiment", "scenario", "site_kind"]
+    list_select_related = ["experiment", "scenario"]
+    search_fields = ["summary"]
+    inlines = [RuleConditionInline]
+
+
+@admin.register(ExceptionKind)
+class ExceptionKindAdmin(admin.ModelAdmin):
+    list_display = ["name", "experiment", "scenario", "requires_expiry"]
+    list_filter = ["experiment"]
+    list_select_related = ["experiment", "scenario"]
+    search_fields = ["name", "description"]
+
+
+class MigrationStepInline(admin.TabularInline):
+    model = MigrationStep
+    extra = 0
+
+
+@admin.register(Migration)
+class MigrationAdmin(admin.ModelAdmin):
+    list_display = ["name", "experiment", "slug"]
+    list_filter = ["experiment"]
+    list_select_related = ["experiment"]
+    search_fields = ["name", "description"]
+    inlines = [MigrationStepInline]

@@ -1,0 +1,281 @@
+"""Reference data owned by the WG: experiments, scenarios, capability definitions, the
+experiments' policy rules and exception kinds, and migrations. Nothing here knows of sites.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from .capabilities import (
+    OPERATOR_LABELS,
+    CapabilityKind,
+    Operator,
+    check_condition,
+    parse_value,
+    split_list,
+)
+
+
+class NaturalKeyManager(models.Manager):
+    """Finds rows by their model's `natural_key_fields`, so fixtures name rows instead of ids."""
+
+    def get_by_natural_key(self, *key):
+        return self.get(**dict(zip(self.model.natural_key_fields, key, strict=True)))
+
+
+class NaturalKeyModel(models.Model):
+    natural_key_fields: tuple[str, ...] = ()
+
+    objects = NaturalKeyManager()
+
+    class Meta:
+        abstract = True
+
+    def natural_key(self) -> tuple:
+        key = []
+        for path in self.natural_key_fields:
+            value = self
+            for attribute in path.split("__"):
+                value = getattr(value, attribute)
+            key.append(value)
+        return tuple(key)
+
+
+class Compliance(models.TextChoices):
+    """How the WG rates a scenario, best first."""
+
+    TARGET = "target", "Target"
+    ACCEPTABLE = "acceptable", "Acceptable"
+    INTERIM = "interim", "Interim"
+    NON_COMPLIANT = "non_compliant", "Non-compliant"
+
+
+class SiteKind(models.TextChoices):
+    GRID = "grid", "Grid"
+    HPC = "hpc", "HPC"
+    CLOUD = "cloud", "Cloud"
+
+
+class Experiment(NaturalKeyModel):
+    """An LHC experiment (VO), its workload framework and its credential model."""
+
+    slug = models.SlugField(unique=True, help_text="The VO name, e.g. “cms”.")
+    name = models.CharField(max_length=50, unique=True)
+    framework = models.CharField(max_length=100, help_text="Workload management framework.")
+    credential_model = models.TextField(help_text="Which credentials pilots and payloads hold.")
+    plan = models.TextField(help_text="The experiment's plan, in Markdown, as the WG reports it.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    natural_key_fields = ("slug",)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Scenario(NaturalKeyModel):
+    """A WG isolation scenario: what the pilot and the payload hold, and how compliant it is."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField()
+    payload_isolated = models.BooleanField(
+        help_text="Whether user payloads are isolated from the pilot and its credentials."
+    )
+    pilot_credentials = models.CharField(max_length=200, help_text="What the pilot holds.")
+    payload_credentials = models.CharField(max_length=200, help_text="What the payload can use.")
+    compliance = models.CharField(max_length=20, choices=Compliance.choices)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    natural_key_fields = ("slug",)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CapabilityDefinition(NaturalKeyModel):
+    """Something a site can provide, which its contact reports and policy rules test."""
+
+    key = models.SlugField(unique=True, help_text="Used in rules and in the API, e.g. “cvmfs”.")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=[
+        (CapabilityKind.YES_NO, "Yes or no"),
+        (CapabilityKind.CHOICE, "Choice"),
+        (CapabilityKind.VERSION, "Version"),
+    ])
+    choices = models.JSONField(
+        default=list, blank=True, help_text="The allowed values of a choice, as a JSON list."
+    )
+    help_text = models.TextField(blank=True, help_text="Shown to site contacts on the form.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    natural_key_fields = ("key",)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.kind == CapabilityKind.CHOICE:
+            if (not isinstance(self.choices, list) or len(self.choices) < 2
+                    or not all(isinstance(c, str) and c for c in self.choices)):
+                raise ValidationError({"choices": "A choice needs a list of at least two values."})
+        elif self.choices:
+            raise ValidationError({"choices": "Only a choice has a list of values."})
+
+    def validate_value(self, raw: str) -> None:
+        """Raise ValidationError unless `raw` is a value this capability can take."""
+        try:
+            parse_value(self.kind, raw, self.choices)
+        except ValueError as error:
+            raise ValidationError(str(error), code="invalid") from None
+
+
+class PolicyRule(NaturalKeyModel):
+    """One rule of an experiment's policy: where all its conditions hold (and the site is of
+    its kind, if it names one), the experiment runs there under its scenario. Rules are tried
+    in order and the first that holds decides."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveSmallIntegerField(help_text="Rules are tried from 1 upwards.")
+    summary = models.CharField(max_length=200, help_text="What the rule says, in a few words.")
+    site_kind = models.CharField(
+        max_length=10, choices=SiteKind.choices, blank=True,
+        help_text="Only for sites of this kind; blank for every site.",
+    )
+    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="rules")
+    pilot_credentials = models.CharField(max_length=200, blank=True)
+    payload_credentials = models.CharField(max_length=200, blank=True)
+    allows_production = models.BooleanField("production jobs", default=True)
+    allows_user_jobs = models.BooleanField("user jobs", default=True)
+
+    history = HistoricalRecords()
+    natural_key_fields = ("experiment__slug", "position")
+
+    class Meta:
+        ordering = ["experiment", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "position"], name="unique_rule_position",
+                violation_error_message="This experiment already has a rule at this position.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} rule {self.position}: {self.summary}"
+
+
+class RuleCondition(NaturalKeyModel):
+    """A test of one capability value: “container runtime is one of singularity, apptainer”."""
+
+    rule = models.ForeignKey(PolicyRule, on_delete=models.CASCADE, related_name="conditions")
+    capability = models.ForeignKey(
+        CapabilityDefinition, on_delete=models.PROTECT, related_name="conditions"
+    )
+    operator = models.CharField(max_length=10, choices=list(OPERATOR_LABELS.items()),
+                                default=Operator.IS)
+    value = models.CharField(
+        max_length=200, help_text="For “is one of”, separate the values with commas."
+    )
+
+    history = HistoricalRecords()
+    natural_key_fields = ("rule__experiment__slug", "rule__position", "capability__key", "operator")
+
+    class Meta:
+        ordering = ["rule", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.capability} {self.get_operator_display()} {self.display_value}"
+
+    @property
+    def display_value(self) -> str:
+        if self.operator == Operator.ONE_OF:
+            return " or ".join(split_list(self.value))
+        return self.value
+
+    def clean(self) -> None:
+        if self.capability_id is None:
+            return  # the form has said already that the capability is missing or unknown
+        try:
+            check_condition(self.capability.kind, self.operator, self.value,
+                            self.capability.choices)
+        except ValueError as error:
+            raise ValidationError({"value": str(error)}) from None
+
+
+class ExceptionKind(NaturalKeyModel):
+    """A kind of deviation an experiment grants sites, and what applies while it is active:
+    e.g. CMS's short-term exception for a site deploying Singularity."""
+
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, related_name="exception_kinds"
+    )
+    slug = models.SlugField()
+    name = models.CharField(max_length=200)
+    description = models.TextField()
+    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="+")
+    pilot_credentials = models.CharField(max_length=200, blank=True)
+    payload_credentials = models.CharField(max_length=200, blank=True)
+    allows_production = models.BooleanField("production jobs", default=True)
+    allows_user_jobs = models.BooleanField("user jobs", default=True)
+    requires_expiry = models.BooleanField(
+        default=True, help_text="A temporary measure: every grant must say when it ends."
+    )
+
+    natural_key_fields = ("experiment__slug", "slug")
+
+    class Meta:
+        ordering = ["experiment", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "slug"], name="unique_exception_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment}: {self.name}"
+
+
+class Migration(NaturalKeyModel):
+    """A tracked rollout, e.g. ALICE's move from AliEn to JAliEn, made of ordered steps."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="migrations")
+    slug = models.SlugField()
+    name = models.CharField(max_length=200)
+    description = models.TextField()
+
+    natural_key_fields = ("experiment__slug", "slug")
+
+    class Meta:
+        ordering = ["experiment", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "slug"], name="unique_migration_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment}: {self.name}"
+
+
+class MigrationStep(NaturalKeyModel):
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=200)
+    target_date = models.DateField(null=True, blank=True)
+
+    natural_key_fields = ("migration__experiment__slug", "migration__slug", "position")
+
+    class Meta:
+        ordering = ["migration", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["migration", "position"], name="unique_step_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name}"

@@ -1,0 +1,114 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    Assessment,
+    CapabilityValue,
+    ExperimentSite,
+    Federation,
+    Site,
+    SiteException,
+    SiteMigration,
+)
+
+
+class ExperimentSiteInline(admin.TabularInline):
+    model = ExperimentSite
+    extra = 0
+
+
+class CapabilityValueInline(admin.TabularInline):
+    model = CapabilityValue
+    fields = ["capability", "value", "source", "reported_by", "reported_at"]
+    autocomplete_fields = ["reported_by"]
+    extra = 0
+
+
+class SiteExceptionInline(admin.TabularInline):
+    model = SiteException
+    fields = ["experiment", "kind", "reason", "granted_by", "granted_on", "expires_on",
+              "revoked_on"]
+    extra = 0
+
+
+class AssessmentInline(admin.TabularInline):
+    """Derived data: shown, never edited."""
+
+    model = Assessment
+    fields = ["experiment", "scenario", "allows_production", "allows_user_jobs", "reason"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Federation)
+class FederationAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(Site)
+class SiteAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "tier", "country", "kind", "institute"]
+    list_filter = ["tier", "kind", "experiment_sites__experiment", "country"]
+    search_fields = ["name", "institute", "country", "experiment_sites__name"]
+    filter_horizontal = ["federations"]
+    inlines = [ExperimentSiteInline, CapabilityValueInline, SiteExceptionInline,
+               AssessmentInline]
+
+
+@admin.register(ExperimentSite)
+class ExperimentSiteAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "experiment", "site", "tier"]
+    list_filter = ["experiment", "tier"]
+    list_select_related = ["experiment", "site"]
+    search_fields = ["name", "site__name"]
+    autocomplete_fields = ["site"]
+
+
+@admin.register(CapabilityValue)
+class CapabilityValueAdmin(SimpleHistoryAdmin):
+    list_display = ["site", "capability", "value", "source", "reported_by", "reported_at"]
+    list_filter = ["capability", "source"]
+    list_select_related = ["site", "capability", "reported_by"]
+    search_fields = ["site__name", "value"]
+    autocomplete_fields = ["site", "reported_by"]
+    date_hierarchy = "reported_at"
+
+
+@admin.register(SiteException)
+class SiteExceptionAdmin(SimpleHistoryAdmin):
+    list_display = ["site", "experiment", "kind", "granted_by", "granted_on", "expires_on",
+                    "revoked_on"]
+    list_filter = ["experiment", "kind", "expires_on"]
+    list_select_related = ["site", "experiment", "kind"]
+    search_fields = ["site__name", "reason", "granted_by"]
+    autocomplete_fields = ["site"]
+
+
+@admin.register(SiteMigration)
+class SiteMigrationAdmin(SimpleHistoryAdmin):
+    list_display = ["site", "migration", "completed_step", "updated_on"]
+    list_filter = ["migration", "completed_step"]
+    list_select_related = ["site", "migration__experiment", "completed_step"]
+    search_fields = ["site__name"]
+    autocomplete_fields = ["site"]
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(admin.ModelAdmin):
+    """Derived by the policy engine: read-only here; change the inputs instead."""
+
+    list_display = ["site", "experiment", "scenario", "allows_production", "allows_user_jobs",
+                    "computed_at"]
+    list_filter = ["experiment", "scenario", "scenario__compliance"]
+    list_select_related = ["site", "experiment", "scenario"]
+    search_fields = ["site__name", "reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

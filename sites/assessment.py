@@ -1,0 +1,151 @@
+"""The policy engine: from what a site reports, its kind, an experiment's rules and the
+exceptions granted to the site, the assessment of that experiment at that site.
+
+Pure functions over plain values, no ORM: `sites.recompute` loads the inputs and stores the
+results.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from experiments.capabilities import OPERATOR_LABELS, Operator, condition_holds, split_list
+
+
+@dataclass(frozen=True)
+class Condition:
+    capability: str  # the capability's key
+    capability_name: str
+    kind: str
+    operator: str
+    value: str
+    choices: tuple[str, ...] = ()
+
+    def holds(self, reported: Mapping[str, str]) -> bool:
+        return condition_holds(self.kind, self.operator, self.value,
+                               reported.get(self.capability), self.choices)
+
+    def describe(self) -> str:
+        expected = (" or ".join(split_list(self.value)) if self.operator == Operator.ONE_OF
+                    else self.value)
+        return f"{self.capability_name} {OPERATOR_LABELS[Operator(self.operator)]} {expected}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applies at a site: a rule's or an exception's."""
+
+    scenario_id: int
+    pilot_credentials: str
+    payload_credentials: str
+    allows_production: bool
+    allows_user_jobs: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    position: int
+    summary: str
+    outcome: Outcome
+    site_kind: str = ""  # blank: any kind
+    conditions: tuple[Condition, ...] = ()
+
+    def applies(self, reported: Mapping[str, str], site_kind: str) -> bool:
+        return ((not self.site_kind or self.site_kind == site_kind)
+                and all(condition.holds(reported) for condition in self.conditions))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An exception granted to the site for this experiment."""
+
+    id: int
+    kind_name: str
+    outcome: Outcome
+    granted_on: datetime.date
+    expires_on: datetime.date | None = None
+    revoked_on: datetime.date | None = None
+
+    def active_on(self, today: datetime.date) -> bool:
+        return (self.granted_on <= today
+                and (self.expires_on is None or today <= self.expires_on)
+                and (self.revoked_on is None or today < self.revoked_on))
+
+    def lapsed_on(self, today: datetime.date) -> bool:
+        """Expired (not revoked): the site may still rely on it, and should be told."""
+        return (self.expires_on is not None and self.expires_on < today
+                and self.revoked_on is None)
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome | None  # None: no rule applies
+    reason: str
+    rule_id: int | None = None
+    exception_id: int | None = None
+    lapsed_exception_id: int | None = None
+
+
+def assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
+           grants: Sequence[Grant], today: datetime.date,
+           kind_names: Mapping[str, str] | None = None) -> Result:
+    """Assess one experiment at one site.
+
+    `reported` maps capability keys to the texts the site reported. The first rule (by
+    position) that applies decides, unless an exception is active: then the most recently
+    granted active exception decides. An exception that has expired no longer decides, and
+    the reason says so.
+    """
+    rules = sorted(rules, key=lambda rule: rule.position)
+    rule = next((r for r in rules if r.applies(reported, site_kind)), None)
+    active = sorted((g for g in grants if g.active_on(today)), key=lambda g: g.granted_on)
+    lapsed = sorted((g for g in grants if g.lapsed_on(today)), key=lambda g: g.expires_on)
+    lapsed_note = (f"; the exception “{lapsed[-1].kind_name}” expired on "
+                   f"{lapsed[-1].expires_on.isoformat()} and no longer applies" if lapsed else "")
+
+    if active:
+        grant = active[-1]
+        until = f"until {grant.expires_on.isoformat()}" if grant.expires_on else "with no expiry"
+        overridden = f", in place of rule {rule.position}" if rule else ""
+        return Result(
+            outcome=grant.outcome,
+            reason=f"Exception “{grant.kind_name}” granted on {grant.granted_on.isoformat()}, "
+                   f"{until}{overridden}",
+            rule_id=rule.id if rule else None,
+            exception_id=grant.id,
+        )
+    if rule is None:
+        return Result(
+            outcome=None,
+            reason="No rule applies: " + _deciding_values(rules, reported, site_kind, kind_names)
+                   + lapsed_note,
+            lapsed_exception_id=lapsed[-1].id if lapsed else None,
+        )
+    earlier = [r for r in rules if r.position < rule.position]
+    return Result(
+        outcome=rule.outcome,
+        reason=f"Rule {rule.position} ({rule.summary}): "
+               + _deciding_values([*earlier, rule], reported, site_kind, kind_names)
+               + lapsed_note,
+        rule_id=rule.id,
+        lapsed_exception_id=lapsed[-1].id if lapsed else None,
+    )
+
+
+def _deciding_values(rules: Sequence[Rule], reported: Mapping[str, str], site_kind: str,
+                     kind_names: Mapping[str, str] | None) -> str:
+    """The site's values of everything the given rules looked at, in the order they looked:
+    what made the earlier rules fail and the last one hold."""
+    seen: dict[str, str] = {}
+    for rule in rules:
+        if rule.site_kind and "Site kind" not in seen:
+            seen["Site kind"] = (kind_names or {}).get(site_kind, site_kind)
+        for condition in rule.conditions:
+            seen.setdefault(condition.capability_name,
+                            reported.get(condition.capability, "not reported"))
+    if not seen:
+        return "applies to every site"
+    return ", ".join(f"{name} = {value}" for name, value in seen.items())

@@ -1,0 +1,167 @@
+"""Build the demo fixture: real WLCG sites, tiers, countries, federations and experiment site
+names, with invented capability values, exceptions and migration states.
+
+The invented values are deterministic (seeded by the site's name), so rebuilding gives the same
+file, and they are marked as illustrative demo data wherever they show.
+"""
+
+import csv
+import datetime
+import json
+import random
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+DEMO_DATE = datetime.date(2026, 11, 26)  # the day the demo's dates are relative to
+SITE_COUNT = 150
+HPC_NAME = re.compile(r"HPC|Stampede", re.IGNORECASE)
+CLOUD_NAME = re.compile(r"Cloud|AWS|Azure", re.IGNORECASE)
+SINGULARITY_VERSIONS = ["3.5.3", "3.6.4", "3.7.4", "3.8.7", "3.11.4"]
+APPTAINER_VERSIONS = ["1.1.9", "1.2.5", "1.3.4", "1.3.6"]
+
+
+class Command(BaseCommand):
+    help = "Build fixtures/demo.json from the WLCG topology in fixtures/topology/."
+
+    def add_arguments(self, parser):
+        fixtures = Path(settings.BASE_DIR) / "fixtures"
+        parser.add_argument("--topology", type=Path, default=fixtures / "topology")
+        parser.add_argument("--output", type=Path, default=fixtures / "demo.json")
+
+    def handle(self, *args, topology: Path, output: Path, **options):
+        with open(topology / "wlcg-sites.csv", newline="") as f:
+            sites = {row["name"]: row for row in csv.DictReader(f) if row["name"] != "NULL"}
+        with open(topology / "wlcg-experiment-sites.csv", newline="") as f:
+            names = [row for row in csv.DictReader(f) if row["site"] in sites]
+        chosen = choose_sites(sites, names)
+        objects = demo_objects([sites[name] for name in chosen],
+                               [row for row in names if row["site"] in chosen])
+        output.write_text(json.dumps(objects, indent=1, ensure_ascii=False) + "\n")
+        self.stdout.write(f"Wrote {len(chosen)} sites ({len(objects)} objects) to {output}.")
+
+
+def choose_sites(sites: dict[str, dict], names: list[dict]) -> list[str]:
+    """Every tier-0 and tier-1 site, the tier-2 sites that serve an experiment, the HPC and
+    cloud centres, then tier-3 sites serving several experiments, up to SITE_COUNT."""
+    served: dict[str, set[str]] = {}
+    for row in names:
+        served.setdefault(row["site"], set()).add(row["vo"])
+
+    def wanted(name: str) -> tuple:
+        site = sites[name]
+        special = bool(HPC_NAME.search(name) or CLOUD_NAME.search(name))
+        return (site["tier"] not in ("0", "1"), not (site["tier"] == "2" or special),
+                -len(served[name]), name)
+
+    return sorted(sorted(served, key=wanted)[:SITE_COUNT])
+
+
+def site_kind(name: str) -> str:
+    if HPC_NAME.search(name):
+        return "hpc"
+    if CLOUD_NAME.search(name):
+        return "cloud"
+    return "grid"
+
+
+def demo_objects(sites: list[dict], names: list[dict]) -> list[dict]:
+    objects = [
+        {"model": "sites.federation", "fields": {"name": name}}
+        for name in sorted({f for site in sites for f in site["federations"].split(";") if f})
+    ]
+    vos_of: dict[str, set[str]] = {}
+    for row in names:
+        vos_of.setdefault(row["site"], set()).add(row["vo"])
+    for site in sites:
+        name = site["name"]
+        kind = site_kind(name)
+        objects.append({"model": "sites.site", "fields": {
+            "name": name,
+            "tier": int(site["tier"]) if site["tier"] else None,
+            "country": "" if site["country"] == "NULL" else site["country"],
+            "country_code": site["country_code"],
+            "federations": [[f] for f in site["federations"].split(";") if f],
+            "kind": kind,
+            "institute": site["institute"],
+        }})
+        rng = random.Random(name)
+        capabilities = invent_capabilities(rng, kind)
+        for key, (value, reported_on) in capabilities.items():
+            objects.append({"model": "sites.capabilityvalue", "fields": {
+                "site": [name], "capability": [key], "value": value, "source": "demo",
+                "reported_at": f"{reported_on.isoformat()}T09:00:00Z",
+            }})
+        runtime = capabilities["container_runtime"][0]
+        vos = vos_of.get(name, set())
+        if "cms" in vos and kind != "hpc" and runtime == "none":
+            objects += invent_exception(rng, name)
+        objects += invent_migrations(rng, name, vos, runtime, capabilities)
+    objects += [
+        {"model": "sites.experimentsite", "fields": {
+            "site": [row["site"]], "experiment": [row["vo"]], "name": row["vo_site_name"],
+            "tier": int(row["vo_tier"]) if row["vo_tier"] else None,
+        }}
+        for row in names
+    ]
+    return objects
+
+
+def invent_capabilities(rng: random.Random, kind: str) -> dict[str, tuple[str, datetime.date]]:
+    """Plausible answers for a site of this kind: HPC centres often lack containers, CVMFS
+    and outbound network; now and then a site has not answered a question."""
+    reported_on = DEMO_DATE - datetime.timedelta(days=rng.randint(3, 420))
+    weights = {"grid": (20, 30, 50), "hpc": (50, 30, 20), "cloud": (10, 20, 70)}[kind]
+    runtime = rng.choices(["none", "singularity", "apptainer"], weights)[0]
+    answers = {"container_runtime": runtime}
+    if runtime != "none":
+        versions = SINGULARITY_VERSIONS if runtime == "singularity" else APPTAINER_VERSIONS
+        answers["container_runtime_version"] = rng.choice(versions)
+    answers["unprivileged_userns"] = "yes" if rng.random() < 0.6 else "no"
+    answers["cvmfs"] = "yes" if rng.random() < (0.5 if kind == "hpc" else 0.97) else "no"
+    answers["outbound_network"] = "yes" if rng.random() < (0.4 if kind == "hpc" else 0.98) else "no"
+    unanswered = {key for key in ("unprivileged_userns", "cvmfs") if rng.random() < 0.04}
+    return {key: (value, reported_on) for key, value in answers.items() if key not in unanswered}
+
+
+def invent_exception(rng: random.Random, site: str) -> list[dict]:
+    """A CMS site without Singularity: most hold a transition exception, some let it expire."""
+    draw = rng.random()
+    if draw < 0.25:
+        return []
+    expires_on = DEMO_DATE + datetime.timedelta(
+        days=rng.randint(8, 240) if draw < 0.75 else -rng.randint(5, 120))
+    granted_on = expires_on - datetime.timedelta(days=rng.choice([90, 180, 270]))
+    return [{"model": "sites.siteexception", "fields": {
+        "site": [site], "experiment": ["cms"], "kind": ["cms", "singularity-transition"],
+        "reason": f"Singularity deployment planned before {expires_on:%B %Y} "
+                  "(illustrative demo data).",
+        "granted_by": "WG meeting", "granted_on": granted_on.isoformat(),
+        "expires_on": expires_on.isoformat(),
+    }}]
+
+
+def invent_migrations(rng: random.Random, site: str, vos: set[str], runtime: str,
+                      capabilities: dict) -> list[dict]:
+    objects = []
+
+    def state(experiment: str, migration: str, step: int | None, on: datetime.date) -> None:
+        objects.append({"model": "sites.sitemigration", "fields": {
+            "site": [site], "migration": [experiment, migration],
+            "completed_step": [experiment, migration, step] if step else None,
+            "updated_on": on.isoformat(),
+        }})
+
+    if "alice" in vos:
+        step = rng.choices([2, 1, None], [80, 12, 8])[0]
+        state("alice", "alien-to-jalien", step,
+              datetime.date(2021, 3, 1) + datetime.timedelta(days=rng.randint(0, 700)))
+    reported_on = capabilities["container_runtime"][1]
+    containers = 1 if runtime != "none" else None
+    if "cms" in vos:
+        state("cms", "singularity-rollout", containers, reported_on)
+    if "lhcb" in vos:
+        state("lhcb", "container-isolation", containers, reported_on)
+    return objects

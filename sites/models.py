@@ -1,0 +1,247 @@
+"""Data owned by sites: the sites, the names each experiment knows them by, what they report,
+the exceptions granted to them, their migration progress, and the derived assessments."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from experiments.models import (
+    CapabilityDefinition,
+    ExceptionKind,
+    Experiment,
+    Migration,
+    MigrationStep,
+    NaturalKeyModel,
+    PolicyRule,
+    Scenario,
+    SiteKind,
+)
+
+TIER_CHOICES = [(tier, f"Tier {tier}") for tier in range(4)]
+
+
+class Federation(NaturalKeyModel):
+    """A WLCG MoU federation, e.g. “DE-KIT”."""
+
+    name = models.CharField(max_length=100, unique=True)
+
+    natural_key_fields = ("name",)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Site(NaturalKeyModel):
+    """A WLCG resource centre, under its GOCDB/CRIC name."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="The WLCG (CRIC) name.")
+    tier = models.PositiveSmallIntegerField(
+        choices=TIER_CHOICES, null=True, blank=True,
+        help_text="The WLCG tier; blank where WLCG gives none.",
+    )
+    country = models.CharField(max_length=100, blank=True)
+    country_code = models.CharField(max_length=2, blank=True)
+    federations = models.ManyToManyField(Federation, blank=True, related_name="sites")
+    kind = models.CharField(max_length=10, choices=SiteKind.choices, default=SiteKind.GRID)
+    institute = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+    natural_key_fields = ("name",)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExperimentSite(NaturalKeyModel):
+    """A name an experiment uses for (part of) a site, with the experiment's own tier for it.
+    A site serves an experiment when it has at least one such name."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="experiment_sites")
+    experiment = models.ForeignKey(
+        Experiment, on_delete=models.CASCADE, related_name="experiment_sites"
+    )
+    name = models.CharField(max_length=100, help_text="The experiment's name, e.g. T1_DE_KIT.")
+    tier = models.PositiveSmallIntegerField(
+        choices=TIER_CHOICES, null=True, blank=True,
+        help_text="The experiment's tier, which may differ from WLCG's."
+    )
+
+    history = HistoricalRecords()
+    natural_key_fields = ("experiment__slug", "name")
+
+    class Meta:
+        ordering = ["experiment", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "name"], name="unique_experiment_site_name",
+                violation_error_message="The experiment already uses this name for a site.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment}: {self.name}"
+
+
+class CapabilityValue(NaturalKeyModel):
+    """What a site reported for one capability, by whom and when."""
+
+    class Source(models.TextChoices):
+        FORM = "form", "Capability form"
+        API = "api", "API"
+        PROBE = "probe", "Capability probe"
+        IMPORT = "import", "Import"
+        DEMO = "demo", "Illustrative demo data"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="capability_values")
+    capability = models.ForeignKey(
+        CapabilityDefinition, on_delete=models.PROTECT, related_name="values"
+    )
+    value = models.CharField(max_length=100)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.FORM)
+    reported_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+    natural_key_fields = ("site__name", "capability__key")
+
+    class Meta:
+        ordering = ["site", "capability"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "capability"], name="unique_capability_value",
+                violation_error_message="The site has reported this capability already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site}: {self.capability} = {self.value}"
+
+    def clean(self) -> None:
+        if self.capability_id is not None:
+            try:
+                self.capability.validate_value(self.value)
+            except ValidationError as error:
+                raise ValidationError({"value": error.messages}) from None
+
+    @property
+    def illustrative(self) -> bool:
+        return self.source == self.Source.DEMO
+
+
+class SiteException(NaturalKeyModel):
+    """A deviation from an experiment's policy granted to one site, usually until a date."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="exceptions")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+")
+    kind = models.ForeignKey(ExceptionKind, on_delete=models.PROTECT, related_name="grants")
+    reason = models.TextField()
+    granted_by = models.CharField(max_length=200, help_text="Who granted it, e.g. the WG.")
+    granted_on = models.DateField(default=datetime.date.today)
+    expires_on = models.DateField(null=True, blank=True, help_text="The last day it applies.")
+    revoked_on = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+    natural_key_fields = ("site__name", "experiment__slug", "kind__slug", "granted_on")
+
+    class Meta:
+        ordering = ["site", "experiment", "-granted_on"]
+        verbose_name = "exception"
+
+    def __str__(self) -> str:
+        return f"{self.site} / {self.experiment}: {self.kind.name}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.expires_on and self.granted_on and self.expires_on < self.granted_on:
+            errors["expires_on"] = "An exception cannot expire before it is granted."
+        if self.revoked_on and self.granted_on and self.revoked_on < self.granted_on:
+            errors["revoked_on"] = "An exception cannot be revoked before it is granted."
+        if self.kind_id and self.experiment_id and self.kind.experiment_id != self.experiment_id:
+            errors["kind"] = f"This is an exception kind of {self.kind.experiment}, " \
+                             f"not of {self.experiment}."
+        elif self.kind_id and self.kind.requires_expiry and not self.expires_on:
+            errors["expires_on"] = f"“{self.kind.name}” is temporary: say when it expires."
+        if errors:
+            raise ValidationError(errors)
+
+
+class SiteMigration(NaturalKeyModel):
+    """How far a site has come in a migration: the last step it completed."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="migrations")
+    migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="sites")
+    completed_step = models.ForeignKey(
+        MigrationStep, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Blank while the site has not completed the first step.",
+    )
+    updated_on = models.DateField(default=datetime.date.today)
+
+    history = HistoricalRecords()
+    natural_key_fields = ("site__name", "migration__experiment__slug", "migration__slug")
+
+    class Meta:
+        ordering = ["migration", "site"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "migration"], name="unique_site_migration"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site}: {self.migration}"
+
+    def clean(self) -> None:
+        if (self.completed_step_id and self.migration_id
+                and self.completed_step.migration_id != self.migration_id):
+            raise ValidationError({"completed_step": "This step belongs to another migration."})
+
+
+class Assessment(models.Model):
+    """The stored result of the policy engine for one site and one experiment it serves.
+    Pages read these; they never evaluate rules per request."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="assessments")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+")
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.PROTECT, null=True, blank=True, related_name="assessments",
+        help_text="Blank when no rule of the experiment's policy applies.",
+    )
+    rule = models.ForeignKey(
+        PolicyRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    exception = models.ForeignKey(
+        SiteException, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The active exception that overrides the rule.",
+    )
+    lapsed_exception = models.ForeignKey(
+        SiteException, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="An expired exception that no longer applies.",
+    )
+    pilot_credentials = models.CharField(max_length=200, blank=True)
+    payload_credentials = models.CharField(max_length=200, blank=True)
+    allows_production = models.BooleanField("production jobs")
+    allows_user_jobs = models.BooleanField("user jobs")
+    reason = models.TextField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["site", "experiment"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "experiment"], name="unique_assessment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} at {self.site}: {self.scenario or 'no scenario'}"

@@ -1,0 +1,127 @@
+"""Recomputing stored assessments: load the policy engine's inputs in a few queries per chunk
+of sites, evaluate, and upsert the results in bulk."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from experiments.models import ExceptionKind, Experiment, PolicyRule, SiteKind
+
+from .assessment import Condition, Grant, Outcome, Rule, assess
+from .models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
+
+CHUNK_SIZE = 2000  # sites per round trip: bounded memory, few queries
+
+STORED_FIELDS = [
+    "scenario", "rule", "exception", "lapsed_exception", "pilot_credentials",
+    "payload_credentials", "allows_production", "allows_user_jobs", "reason", "computed_at",
+]
+
+
+def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | None = None,
+              today: datetime.date | None = None) -> int:
+    """Recompute and store the assessments of the given sites (ids; default: all) for the
+    given experiments (ids; default: all). Returns how many assessments were stored."""
+    today = today or timezone.localdate()
+    experiment_ids = (list(experiments) if experiments is not None
+                      else list(Experiment.objects.values_list("id", flat=True)))
+    rules = load_rules(experiment_ids)
+    outcomes = load_exception_outcomes(experiment_ids)
+    site_ids = (list(sites) if sites is not None
+                else list(Site.objects.order_by("id").values_list("id", flat=True)))
+    stored = 0
+    with transaction.atomic():
+        for start in range(0, len(site_ids), CHUNK_SIZE):
+            chunk = site_ids[start:start + CHUNK_SIZE]
+            stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, today)
+    return stored
+
+
+def load_rules(experiment_ids: list[int]) -> dict[int, list[Rule]]:
+    rules: dict[int, list[Rule]] = defaultdict(list)
+    queryset = (PolicyRule.objects.filter(experiment_id__in=experiment_ids)
+                .prefetch_related("conditions__capability"))
+    for rule in queryset:
+        rules[rule.experiment_id].append(Rule(
+            id=rule.id,
+            position=rule.position,
+            summary=rule.summary,
+            site_kind=rule.site_kind,
+            outcome=Outcome(rule.scenario_id, rule.pilot_credentials, rule.payload_credentials,
+                            rule.allows_production, rule.allows_user_jobs),
+            conditions=tuple(
+                Condition(capability=c.capability.key, capability_name=c.capability.name,
+                          kind=c.capability.kind, operator=c.operator, value=c.value,
+                          choices=tuple(c.capability.choices))
+                for c in rule.conditions.all()
+            ),
+        ))
+    return rules
+
+
+def load_exception_outcomes(experiment_ids: list[int]) -> dict[int, Outcome]:
+    return {
+        kind.id: Outcome(kind.scenario_id, kind.pilot_credentials, kind.payload_credentials,
+                         kind.allows_production, kind.allows_user_jobs)
+        for kind in ExceptionKind.objects.filter(experiment_id__in=experiment_ids)
+    }
+
+
+def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
+                     rules: dict[int, list[Rule]], outcomes: dict[int, Outcome],
+                     today: datetime.date) -> int:
+    served = set(ExperimentSite.objects
+                 .filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
+                 .values_list("site_id", "experiment_id"))
+    kinds = dict(Site.objects.filter(id__in=site_ids).values_list("id", "kind"))
+    reported: dict[int, dict[str, str]] = defaultdict(dict)
+    for site_id, key, value in (CapabilityValue.objects.filter(site_id__in=site_ids)
+                                .values_list("site_id", "capability__key", "value")):
+        reported[site_id][key] = value
+    grants: dict[tuple[int, int], list[Grant]] = defaultdict(list)
+    for exception in (SiteException.objects
+                      .filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
+                      .select_related("kind")):
+        grants[exception.site_id, exception.experiment_id].append(Grant(
+            id=exception.id, kind_name=exception.kind.name, outcome=outcomes[exception.kind_id],
+            granted_on=exception.granted_on, expires_on=exception.expires_on,
+            revoked_on=exception.revoked_on,
+        ))
+
+    now = timezone.now()
+    kind_names = dict(SiteKind.choices)
+    assessments = []
+    for site_id, experiment_id in sorted(served):
+        result = assess(reported[site_id], kinds[site_id], rules[experiment_id],
+                        grants[site_id, experiment_id], today, kind_names)
+        outcome = result.outcome
+        assessments.append(Assessment(
+            site_id=site_id,
+            experiment_id=experiment_id,
+            scenario_id=outcome.scenario_id if outcome else None,
+            rule_id=result.rule_id,
+            exception_id=result.exception_id,
+            lapsed_exception_id=result.lapsed_exception_id,
+            pilot_credentials=outcome.pilot_credentials if outcome else "",
+            payload_credentials=outcome.payload_credentials if outcome else "",
+            allows_production=outcome.allows_production if outcome else False,
+            allows_user_jobs=outcome.allows_user_jobs if outcome else False,
+            reason=result.reason,
+            computed_at=now,
+        ))
+    Assessment.objects.bulk_create(
+        assessments, update_conflicts=True, unique_fields=["site", "experiment"],
+        update_fields=STORED_FIELDS,
+    )
+    # A site that no longer serves an experiment keeps no assessment for it.
+    (Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
+     .exclude(Exists(ExperimentSite.objects.filter(site=OuterRef("site"),
+                                                   experiment=OuterRef("experiment"))))
+     .delete())
+    return len(assessments)

@@ -1,0 +1,57 @@
+"""Keep stored assessments in step with their inputs.
+
+A change at one site is recomputed at once (a few queries), so the page that saved it shows
+the new result. A change to an experiment's policy touches all its sites: that runs as a task
+once the transaction commits. Deletions also wait for the commit, since a cascade (a site
+deleted with its reports and exceptions) must be complete before anything is recomputed.
+"""
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from experiments.models import ExceptionKind, PolicyRule, RuleCondition
+
+from .models import CapabilityValue, ExperimentSite, Site, SiteException
+from .recompute import recompute
+from .tasks import recompute_experiment
+
+
+@receiver(post_save, sender=Site)
+def site_saved(sender, instance: Site, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        recompute(sites=[instance.pk])
+
+
+@receiver(post_save, sender=CapabilityValue)
+@receiver(post_save, sender=ExperimentSite)
+@receiver(post_save, sender=SiteException)
+def site_input_saved(sender, instance, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        recompute(sites=[instance.site_id])
+
+
+@receiver(post_delete, sender=CapabilityValue)
+@receiver(post_delete, sender=ExperimentSite)
+@receiver(post_delete, sender=SiteException)
+def site_input_deleted(sender, instance, **kwargs) -> None:
+    site_id = instance.site_id
+    transaction.on_commit(lambda: recompute(sites=[site_id]))
+
+
+@receiver([post_save, post_delete], sender=PolicyRule)
+@receiver([post_save, post_delete], sender=ExceptionKind)
+def policy_changed(sender, instance, raw: bool = False, **kwargs) -> None:
+    if not raw:
+        recompute_experiment.delay_on_commit(instance.experiment_id)
+
+
+@receiver([post_save, post_delete], sender=RuleCondition)
+def condition_changed(sender, instance: RuleCondition, raw: bool = False, **kwargs) -> None:
+    if raw:
+        return
+    # The rule may be gone already when its conditions are deleted with it.
+    experiment_id = (PolicyRule.objects.filter(pk=instance.rule_id)
+                     .values_list("experiment_id", flat=True).first())
+    if experiment_id is not None:
+        recompute_experiment.delay_on_commit(experiment_id)
