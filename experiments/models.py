@@ -5,7 +5,9 @@ experiments' policy rules and exception kinds, and migrations. Nothing here know
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
+from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from .capabilities import (
@@ -51,6 +53,20 @@ class Compliance(models.TextChoices):
     INTERIM = "interim", "Interim"
     NON_COMPLIANT = "non_compliant", "Non-compliant"
 
+    @property
+    def colour(self) -> str:
+        return COMPLIANCE_COLOURS[self]
+
+
+# One colour per compliance class, on every page and chart; scenarios carry their own.
+COMPLIANCE_COLOURS = {
+    Compliance.TARGET: "#1a7f37",
+    Compliance.ACCEPTABLE: "#2f81f7",
+    Compliance.INTERIM: "#d4a72c",
+    Compliance.NON_COMPLIANT: "#cf222e",
+}
+UNASSESSED_COLOUR = "#8c959f"
+
 
 class SiteKind(models.TextChoices):
     GRID = "grid", "Grid"
@@ -76,12 +92,20 @@ class Experiment(NaturalKeyModel):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("experiment_detail", args=[self.slug])
+
 
 class Scenario(NaturalKeyModel):
     """A WG isolation scenario: what the pilot and the payload hold, and how compliant it is."""
 
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200, unique=True)
+    short_name = models.CharField(max_length=40, help_text="For badges and chart legends.")
+    colour = models.CharField(
+        max_length=7, validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use #rrggbb.")],
+        help_text="Its colour on every page and chart, as #rrggbb.",
+    )
     description = models.TextField()
     payload_isolated = models.BooleanField(
         help_text="Whether user payloads are isolated from the pilot and its credentials."
@@ -261,6 +285,9 @@ class Migration(NaturalKeyModel):
 
     def __str__(self) -> str:
         return f"{self.experiment}: {self.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("migration_detail", args=[self.experiment.slug, self.slug])
 
 
 class MigrationStep(NaturalKeyModel):

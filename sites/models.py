@@ -8,15 +8,18 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from experiments.models import (
     CapabilityDefinition,
+    Compliance,
     ExceptionKind,
     Experiment,
     Migration,
     MigrationStep,
+    NaturalKeyManager,
     NaturalKeyModel,
     PolicyRule,
     Scenario,
@@ -62,6 +65,9 @@ class Site(NaturalKeyModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("site_detail", args=[self.name])
 
 
 class ExperimentSite(NaturalKeyModel):
@@ -143,6 +149,23 @@ class CapabilityValue(NaturalKeyModel):
         return self.source == self.Source.DEMO
 
 
+EXPIRY_WARNING_DAYS = 30  # “expiring soon” on every page and in reminders
+
+
+class SiteExceptionQuerySet(models.QuerySet):
+    def active_on(self, today: datetime.date) -> SiteExceptionQuerySet:
+        """Granted, not yet expired (the expiry day included) and not revoked."""
+        return self.filter(
+            models.Q(expires_on__isnull=True) | models.Q(expires_on__gte=today),
+            models.Q(revoked_on__isnull=True) | models.Q(revoked_on__gt=today),
+            granted_on__lte=today,
+        )
+
+    def expiring_soon(self, today: datetime.date) -> SiteExceptionQuerySet:
+        horizon = today + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
+        return self.active_on(today).filter(expires_on__lte=horizon)
+
+
 class SiteException(NaturalKeyModel):
     """A deviation from an experiment's policy granted to one site, usually until a date."""
 
@@ -155,6 +178,7 @@ class SiteException(NaturalKeyModel):
     expires_on = models.DateField(null=True, blank=True, help_text="The last day it applies.")
     revoked_on = models.DateField(null=True, blank=True)
 
+    objects = NaturalKeyManager.from_queryset(SiteExceptionQuerySet)()
     history = HistoricalRecords()
     natural_key_fields = ("site__name", "experiment__slug", "kind__slug", "granted_on")
 
@@ -209,6 +233,13 @@ class SiteMigration(NaturalKeyModel):
             raise ValidationError({"completed_step": "This step belongs to another migration."})
 
 
+class AssessmentQuerySet(models.QuerySet):
+    def relying_on_lapsed_exception(self) -> AssessmentQuerySet:
+        """Sites whose exception has expired and that still fall short of the policy."""
+        return self.filter(lapsed_exception__isnull=False,
+                           scenario__compliance=Compliance.NON_COMPLIANT)
+
+
 class Assessment(models.Model):
     """The stored result of the policy engine for one site and one experiment it serves.
     Pages read these; they never evaluate rules per request."""
@@ -236,6 +267,8 @@ class Assessment(models.Model):
     allows_user_jobs = models.BooleanField("user jobs")
     reason = models.TextField()
     computed_at = models.DateTimeField(default=timezone.now)
+
+    objects = AssessmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["site", "experiment"]

@@ -1,4 +1,7 @@
+import datetime
+
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from sites.management.commands.build_demo_fixture import DEMO_DATE
@@ -12,8 +15,16 @@ def reference(db):
 
 
 @pytest.fixture
-def demo(reference):
-    """The demo sites on top of the reference data, assessed on the day the demo was made,
-    so that its exceptions are as active or expired as it meant them to be."""
+def on_demo_date():
+    """The clock set to the day the demo data was made, so that its exceptions are as active,
+    expiring or expired as it meant them to be, whenever the tests run."""
+    noon = datetime.datetime.combine(DEMO_DATE, datetime.time(12), tzinfo=datetime.UTC)
+    with time_machine.travel(noon, tick=True):
+        yield
+
+
+@pytest.fixture
+def demo(reference, on_demo_date):
+    """The demo sites on top of the reference data, with their assessments computed."""
     call_command("loaddata", "demo", verbosity=0)
-    recompute(today=DEMO_DATE)
+    recompute()

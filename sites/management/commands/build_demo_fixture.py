@@ -133,7 +133,8 @@ def invent_exception(rng: random.Random, site: str) -> list[dict]:
         return []
     expires_on = DEMO_DATE + datetime.timedelta(
         days=rng.randint(8, 240) if draw < 0.75 else -rng.randint(5, 120))
-    granted_on = expires_on - datetime.timedelta(days=rng.choice([90, 180, 270]))
+    granted_on = min(expires_on - datetime.timedelta(days=rng.choice([90, 180, 270])),
+                     DEMO_DATE - datetime.timedelta(days=rng.randint(7, 60)))
     return [{"model": "sites.siteexception", "fields": {
         "site": [site], "experiment": ["cms"], "kind": ["cms", "singularity-transition"],
         "reason": f"Singularity deployment planned before {expires_on:%B %Y} "

@@ -1,0 +1,42 @@
+"""Badges in the scenario's or compliance class's own colour, and Markdown for plans."""
+
+import markdown as markdown_lib
+import nh3
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from experiments.models import UNASSESSED_COLOUR, Compliance, Scenario
+
+register = template.Library()
+
+
+@register.simple_tag
+def scenario_badge(scenario: Scenario | None, long: bool = False) -> str:
+    if scenario is None:
+        return format_html('<span class="badge" style="--c: {}">Unassessed</span>',
+                           UNASSESSED_COLOUR)
+    return format_html('<span class="badge" style="--c: {}" title="{}">{}</span>',
+                       scenario.colour, scenario.name,
+                       scenario.name if long else scenario.short_name)
+
+
+@register.simple_tag
+def compliance_badge(compliance: str) -> str:
+    value = Compliance(compliance)
+    return format_html('<span class="badge" style="--c: {}">{}</span>', value.colour,
+                       value.label)
+
+
+@register.filter
+def markdown(text: str) -> str:
+    """The experiment's plan as HTML: formatting kept, anything executable dropped."""
+    return mark_safe(nh3.clean(markdown_lib.markdown(text)))  # cleaned by nh3
+
+
+@register.simple_tag
+def workloads(outcome) -> str:
+    """What a rule, exception kind or assessment allows: “production and user jobs”."""
+    allowed = [name for name, allows in (("production", outcome.allows_production),
+                                         ("user jobs", outcome.allows_user_jobs)) if allows]
+    return " and ".join(allowed) or "none"

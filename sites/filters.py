@@ -1,0 +1,134 @@
+"""The sites table's filters. They live in the URL, so a filtered view can be shared, and
+they are the same filters the overview's figures link to."""
+
+import datetime
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from experiments.capabilities import NO, YES, CapabilityKind
+from experiments.models import CapabilityDefinition, Compliance, Experiment, Scenario, SiteKind
+
+from .models import TIER_CHOICES, Assessment, CapabilityValue, ExperimentSite, Site, SiteException
+
+NOT_REPORTED = "(not reported)"
+EXCEPTION_CHOICES = [
+    ("active", "Active exception"),
+    ("expiring", "Exception expiring within 30 days"),
+    ("lapsed", "Expired exception, still relied on"),
+]
+
+
+def countries() -> list[tuple[str, str]]:
+    names = Site.objects.exclude(country="").order_by("country").values_list("country",
+                                                                              flat=True)
+    return [(name, name) for name in names.distinct()]
+
+
+class SiteFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search",
+                                  widget=forms.TextInput(attrs={"type": "search",
+                                                                "placeholder": "site, VO name,"
+                                                                               " institute…"}))
+    experiment = django_filters.ModelChoiceFilter(
+        queryset=Experiment.objects.all(), to_field_name="slug", method="by_assessment",
+        label="Experiment", empty_label="any")
+    scenario = django_filters.ModelChoiceFilter(
+        queryset=Scenario.objects.all(), to_field_name="slug", method="by_assessment",
+        label="Scenario", empty_label="any")
+    compliance = django_filters.ChoiceFilter(choices=Compliance.choices, method="by_assessment",
+                                             label="Compliance", empty_label="any")
+    exception = django_filters.ChoiceFilter(choices=EXCEPTION_CHOICES, method="by_assessment",
+                                            label="Exception", empty_label="any")
+    tier = django_filters.MultipleChoiceFilter(
+        choices=[(tier, str(tier)) for tier, _ in TIER_CHOICES], label="Tier",
+        widget=forms.CheckboxSelectMultiple)
+    country = django_filters.ChoiceFilter(choices=countries, empty_label="any")
+    kind = django_filters.ChoiceFilter(choices=SiteKind.choices, empty_label="any")
+    stale = django_filters.NumberFilter(
+        method="not_updated_for", label="Not updated for (days)", min_value=0,
+        max_value=36500, widget=forms.NumberInput(attrs={"min": 0, "max": 36500}))
+    updated_since = django_filters.DateFilter(
+        method="updated_since_date", label="Updated since",
+        widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = Site
+        fields = ["q", "experiment", "scenario", "compliance", "exception", "tier", "country",
+                  "kind"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for definition in CapabilityDefinition.objects.all():
+            capability = capability_filter(definition)
+            capability.parent = self
+            self.filters[f"cap_{definition.key}"] = capability
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Q(name__icontains=value) | Q(institute__icontains=value)
+            | Q(country__icontains=value)
+            | Exists(ExperimentSite.objects.filter(site=OuterRef("pk"), name__icontains=value)))
+
+    def by_assessment(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        # Applied together in filter_queryset: “CMS” and “not isolated” mean CMS's scenario.
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        experiment = data.get("experiment")
+        served = ExperimentSite.objects.filter(site=OuterRef("pk"))
+        assessments = Assessment.objects.filter(site=OuterRef("pk"))
+        exceptions = SiteException.objects.filter(site=OuterRef("pk"))
+        if experiment:
+            served = served.filter(experiment=experiment)
+            assessments = assessments.filter(experiment=experiment)
+            exceptions = exceptions.filter(experiment=experiment)
+            queryset = queryset.filter(Exists(served))
+        if data.get("scenario") or data.get("compliance"):
+            if data.get("scenario"):
+                assessments = assessments.filter(scenario=data["scenario"])
+            if data.get("compliance"):
+                assessments = assessments.filter(scenario__compliance=data["compliance"])
+            queryset = queryset.filter(Exists(assessments))
+        today = timezone.localdate()
+        match data.get("exception"):
+            case "active":
+                queryset = queryset.filter(Exists(exceptions.active_on(today)))
+            case "expiring":
+                queryset = queryset.filter(Exists(exceptions.expiring_soon(today)))
+            case "lapsed":
+                queryset = queryset.filter(Exists(assessments.relying_on_lapsed_exception()))
+        return queryset
+
+    def not_updated_for(self, queryset: QuerySet, name: str, days) -> QuerySet:
+        cutoff = timezone.now() - datetime.timedelta(days=int(days))
+        recent = CapabilityValue.objects.filter(site=OuterRef("pk"), reported_at__gte=cutoff)
+        return queryset.filter(~Exists(recent))
+
+    def updated_since_date(self, queryset: QuerySet, name: str, day: datetime.date) -> QuerySet:
+        return queryset.filter(Exists(CapabilityValue.objects.filter(
+            site=OuterRef("pk"), reported_at__date__gte=day)))
+
+
+def capability_filter(definition: CapabilityDefinition) -> django_filters.Filter:
+    """A filter on one capability's reported value, or on its not being reported."""
+
+    def by_value(queryset: QuerySet, name: str, value: str) -> QuerySet:
+        values = CapabilityValue.objects.filter(site=OuterRef("pk"), capability=definition)
+        if value == NOT_REPORTED:
+            return queryset.filter(~Exists(values))
+        if definition.kind == CapabilityKind.VERSION:  # “3.8” finds 3.8.7
+            return queryset.filter(Exists(values.filter(
+                Q(value=value) | Q(value__startswith=f"{value}."))))
+        return queryset.filter(Exists(values.filter(value=value)))
+
+    if definition.kind == CapabilityKind.VERSION:
+        return django_filters.CharFilter(method=by_value, label=definition.name)
+    options = [YES, NO] if definition.kind == CapabilityKind.YES_NO else definition.choices
+    return django_filters.ChoiceFilter(
+        method=by_value, label=definition.name, empty_label="any",
+        choices=[(option, option) for option in options] + [(NOT_REPORTED, NOT_REPORTED)])

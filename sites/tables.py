@@ -1,0 +1,96 @@
+import django_tables2 as tables
+from django.db.models import F, OuterRef, QuerySet, Subquery
+
+from experiments.models import Experiment, Scenario
+from experiments.templatetags.status import scenario_badge
+
+from .models import Assessment, CapabilityValue, Site
+
+MAX_PER_PAGE = 500
+
+
+def scenario_field(experiment: Experiment) -> str:
+    return f"scenario_{experiment.slug}"
+
+
+def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment]) -> QuerySet:
+    """Sites with what the table shows as subquery annotations: one query for a page of
+    rows, however many sites there are."""
+    def reported(key: str) -> Subquery:
+        return Subquery(CapabilityValue.objects.filter(site=OuterRef("pk"), capability__key=key)
+                        .values("value")[:1])
+
+    scenarios = {
+        scenario_field(experiment): Subquery(
+            Assessment.objects.filter(site=OuterRef("pk"), experiment_id=experiment.id)
+            .values("scenario_id")[:1])
+        for experiment in experiments
+    }
+    return queryset.annotate(
+        container_runtime=reported("container_runtime"),
+        runtime_version=reported("container_runtime_version"),
+        last_reported_at=Subquery(CapabilityValue.objects.filter(site=OuterRef("pk"))
+                                  .order_by("-reported_at").values("reported_at")[:1]),
+        **scenarios,
+    )
+
+
+class ScenarioColumn(tables.Column):
+    """The scenario of one experiment at the site, as a badge; blank where it is not served."""
+
+    def __init__(self, experiment: Experiment, scenarios: dict[int, Scenario]):
+        self.experiment = experiment
+        self.scenarios = scenarios
+        super().__init__(verbose_name=experiment.name, accessor=scenario_field(experiment),
+                         default="", attrs={"td": {"class": "scenario"}})
+
+    def render(self, value):
+        return scenario_badge(self.scenarios[value])
+
+    def value(self, value):
+        return self.scenarios[value].name if value else ""
+
+    def order(self, queryset, is_descending):
+        position = Subquery(Assessment.objects
+                            .filter(site=OuterRef("pk"), experiment_id=self.experiment.id)
+                            .values("scenario__position")[:1])
+        key = F("_scenario_position")
+        ordering = key.desc(nulls_last=True) if is_descending else key.asc(nulls_last=True)
+        return queryset.annotate(_scenario_position=position).order_by(ordering, "name"), True
+
+
+class SiteTable(tables.Table):
+    name = tables.Column(linkify=True, verbose_name="Site", attrs={"td": {"class": "nowrap"}})
+    tier = tables.Column(attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    country = tables.Column()
+    kind = tables.Column()
+    container_runtime = tables.Column(verbose_name="Runtime", default="—")
+    runtime_version = tables.Column(verbose_name="Version", default="—", orderable=False)
+    last_reported_at = tables.DateColumn(verbose_name="Last update", format="Y-m-d",
+                                         default="never")
+
+    class Meta:
+        model = Site
+        fields = ["name", "tier", "country", "kind"]
+        sequence = ["name", "tier", "country", "kind", "...", "container_runtime",
+                    "runtime_version", "last_reported_at"]
+        order_by = "name"
+        attrs = {"class": "table sites"}
+        empty_text = "No site matches these filters."
+
+    def __init__(self, *args, experiments: list[Experiment], **kwargs):
+        scenarios = {scenario.id: scenario for scenario in Scenario.objects.all()}
+        kwargs["extra_columns"] = [
+            (scenario_field(experiment), ScenarioColumn(experiment, scenarios))
+            for experiment in experiments
+        ]
+        super().__init__(*args, **kwargs)
+
+    def paginate(self, *args, per_page: int | None = None, **kwargs):
+        # per_page may come from the URL: keep it within what a page can sensibly show.
+        if per_page is not None:
+            per_page = min(max(per_page, 1), MAX_PER_PAGE)
+        super().paginate(*args, per_page=per_page, **kwargs)
+
+    def render_tier(self, record):
+        return record.tier  # the column says “Tier”; the number is enough

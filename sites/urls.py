@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.SiteListView.as_view(), name="site_list"),
+    path("<str:name>/", views.site_detail, name="site_detail"),
+]

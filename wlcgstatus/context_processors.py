@@ -1,0 +1,12 @@
+from experiments.models import Experiment
+from sites.models import CapabilityValue
+
+
+def navigation(request) -> dict:
+    """The experiments for the menu, and whether illustrative demo data is loaded (the
+    banner says so). Callables: a page that does not show them makes no query."""
+    return {
+        "nav_experiments": lambda: list(Experiment.objects.only("slug", "name")),
+        "illustrative_data": lambda: CapabilityValue.objects.filter(
+            source=CapabilityValue.Source.DEMO).exists(),
+    }

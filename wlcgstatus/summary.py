@@ -1,0 +1,203 @@
+"""The figures behind the overview, the experiment pages and the report: per experiment, its
+sites by scenario and compliance class, its migrations' progress and its exceptions.
+
+Every figure comes from a handful of aggregate queries over stored assessments, whatever the
+number of sites; each figure also knows the sites-table filter that lists the sites behind it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import Count, Exists, OuterRef
+from django.urls import reverse
+
+from experiments.models import Compliance, Experiment, Migration, MigrationStep, Scenario
+from sites.models import Assessment, ExperimentSite, SiteException, SiteMigration
+
+
+def sites_url(**filters) -> str:
+    """The sites table filtered as given, e.g. sites_url(experiment="cms", scenario=...)."""
+    return f"{reverse('site_list')}?{urlencode(filters)}"
+
+
+@dataclass
+class Figure:
+    label: str
+    count: int
+    url: str
+    colour: str = ""
+    share: float = 0.0  # percent of the experiment's sites
+
+
+@dataclass
+class StepProgress:
+    step: MigrationStep
+    done: int
+    total: int
+    today: datetime.date
+
+    @property
+    def share(self) -> float:
+        return 100 * self.done / self.total if self.total else 0.0
+
+    @property
+    def overdue(self) -> bool:
+        return bool(self.step.target_date and self.step.target_date < self.today
+                    and self.done < self.total)
+
+
+@dataclass
+class MigrationProgress:
+    migration: Migration
+    steps: list[StepProgress]
+    total: int  # sites taking part
+
+
+@dataclass
+class ExperimentSummary:
+    experiment: Experiment
+    total: int = 0
+    scenarios: list[Figure] = field(default_factory=list)
+    compliance: list[Figure] = field(default_factory=list)
+    exceptions: list[Figure] = field(default_factory=list)
+    migrations: list[MigrationProgress] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return sites_url(experiment=self.experiment.slug)
+
+
+def summarise(today: datetime.date, experiments: list[Experiment] | None = None
+              ) -> list[ExperimentSummary]:
+    """One summary per experiment (all of them unless given), in a constant number of
+    queries."""
+    experiments = experiments if experiments is not None else list(Experiment.objects.all())
+    ids = [e.id for e in experiments]
+    scenarios = {s.id: s for s in Scenario.objects.all()}
+    counts = defaultdict(dict)
+    for row in (Assessment.objects.filter(experiment_id__in=ids)
+                .values("experiment_id", "scenario_id").annotate(n=Count("id"))):
+        counts[row["experiment_id"]][row["scenario_id"]] = row["n"]
+    exceptions = _exception_counts(ids, today)
+    migrations = _migration_progress(ids, today)
+
+    summaries = []
+    for experiment in experiments:
+        by_scenario = counts[experiment.id]
+        total = sum(by_scenario.values())
+        summary = ExperimentSummary(experiment, total, migrations=migrations[experiment.id])
+        for scenario in scenarios.values():
+            if by_scenario.get(scenario.id):
+                summary.scenarios.append(Figure(
+                    scenario.short_name, by_scenario[scenario.id],
+                    sites_url(experiment=experiment.slug, scenario=scenario.slug),
+                    scenario.colour, _share(by_scenario[scenario.id], total)))
+        for compliance in Compliance:
+            n = sum(count for scenario_id, count in by_scenario.items()
+                    if scenario_id and scenarios[scenario_id].compliance == compliance)
+            summary.compliance.append(Figure(
+                compliance.label, n,
+                sites_url(experiment=experiment.slug, compliance=compliance.value),
+                compliance.colour, _share(n, total)))
+        for key, label in EXCEPTION_FIGURES:
+            summary.exceptions.append(Figure(
+                label, exceptions[key].get(experiment.id, 0),
+                sites_url(experiment=experiment.slug, exception=key)))
+        summaries.append(summary)
+    return summaries
+
+
+EXCEPTION_FIGURES = [
+    ("active", "Active"),
+    ("expiring", "Expiring within 30 days"),
+    ("lapsed", "Expired, still relied on"),
+]
+
+
+def _share(count: int, total: int) -> float:
+    return round(100 * count / total, 1) if total else 0.0
+
+
+def _exception_counts(experiment_ids: list[int], today: datetime.date) -> dict[str, dict]:
+    """Sites per experiment with an active exception, one expiring soon, or one that expired
+    while the site still falls short. Only sites that still serve the experiment count."""
+    exceptions = SiteException.objects.filter(
+        Exists(ExperimentSite.objects.filter(site=OuterRef("site"),
+                                             experiment=OuterRef("experiment"))),
+        experiment_id__in=experiment_ids)
+
+    def per_experiment(queryset, site_field: str = "site") -> dict[int, int]:
+        return dict(queryset.values("experiment_id")
+                    .annotate(n=Count(site_field, distinct=True))
+                    .values_list("experiment_id", "n"))
+
+    return {
+        "active": per_experiment(exceptions.active_on(today)),
+        "expiring": per_experiment(exceptions.expiring_soon(today)),
+        "lapsed": per_experiment(Assessment.objects.filter(experiment_id__in=experiment_ids)
+                                 .relying_on_lapsed_exception()),
+    }
+
+
+def _migration_progress(experiment_ids: list[int], today: datetime.date
+                        ) -> dict[int, list[MigrationProgress]]:
+    done = defaultdict(lambda: defaultdict(int))  # migration -> step position -> sites
+    totals = defaultdict(int)
+    for row in (SiteMigration.objects.filter(migration__experiment_id__in=experiment_ids)
+                .values("migration_id", "completed_step__position").annotate(n=Count("id"))):
+        totals[row["migration_id"]] += row["n"]
+        done[row["migration_id"]][row["completed_step__position"]] += row["n"]
+    progress = defaultdict(list)
+    for migration in (Migration.objects.filter(experiment_id__in=experiment_ids)
+                      .select_related("experiment").prefetch_related("steps")):
+        reached = done[migration.id]
+        total = totals[migration.id]
+        progress[migration.experiment_id].append(MigrationProgress(
+            migration,
+            [StepProgress(step, sum(n for position, n in reached.items()
+                                    if position and position >= step.position), total, today)
+             for step in migration.steps.all()],
+            total,
+        ))
+    return progress
+
+
+def migration_series(migration: Migration, today: datetime.date
+                     ) -> dict[MigrationStep, list[tuple[datetime.date, int]]]:
+    """For each step, how many sites had completed it, at each date something changed.
+
+    Read from the change history of the sites' migration states; a site whose state predates
+    the history (e.g. loaded data) counts from the date of its current state."""
+    steps = list(migration.steps.all())
+    position_of = {step.id: step.position for step in steps}
+    events: list[tuple[datetime.date, int, int]] = []  # (day, site, completed position)
+    with_history = set()
+    for record in (SiteMigration.history.filter(migration_id=migration.id)
+                   .order_by("history_date").values("site_id", "completed_step_id",
+                                                    "history_type", "history_date")):
+        with_history.add(record["site_id"])
+        position = (0 if record["history_type"] == "-"
+                    else position_of.get(record["completed_step_id"], 0))
+        events.append((record["history_date"].date(), record["site_id"], position))
+    for site_id, step_id, day in (SiteMigration.objects.filter(migration=migration)
+                                  .exclude(site_id__in=with_history)
+                                  .values_list("site_id", "completed_step_id", "updated_on")):
+        events.append((day, site_id, position_of.get(step_id, 0)))
+    events.sort()
+
+    reached: dict[int, int] = {}
+    series: dict[MigrationStep, list[tuple[datetime.date, int]]] = {step: [] for step in steps}
+    for index, (day, site_id, position) in enumerate(events):
+        reached[site_id] = position
+        if index + 1 < len(events) and events[index + 1][0] == day:
+            continue  # one point per day, after all of that day's changes
+        for step in steps:
+            series[step].append((day, sum(1 for p in reached.values() if p >= step.position)))
+    if events and events[-1][0] < today:  # the lines run on to today
+        for points in series.values():
+            points.append((today, points[-1][1]))
+    return series

@@ -1,0 +1,107 @@
+"""The cross-cutting pages: the overview, each experiment, each migration, the scenarios."""
+
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django_tables2 import RequestConfig
+
+from experiments.models import Experiment, Migration, Scenario
+from sites.models import Assessment, Site, SiteException, SiteMigration
+from sites.tables import SiteTable, with_table_columns
+
+from . import charts
+from .summary import migration_series, sites_url, summarise
+
+
+def overview(request):
+    summaries = summarise(timezone.localdate())
+    cards = [(summary, charts.render(charts.scenario_bar(summary),
+                                     f"chart-{summary.experiment.slug}", toolbar=False))
+             for summary in summaries]
+    return render(request, "wlcgstatus/overview.html", {
+        "cards": cards,
+        "site_count": Site.objects.count(),
+    })
+
+
+def experiment_detail(request, slug: str):
+    experiment = get_object_or_404(Experiment, slug=slug)
+    today = timezone.localdate()
+    (summary,) = summarise(today, [experiment])
+    decided = dict(Assessment.objects.filter(experiment=experiment, exception=None)
+                   .values("rule_id").annotate(n=Count("id")).values_list("rule_id", "n"))
+    rules = [(rule, decided.get(rule.id, 0)) for rule in
+             experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
+    exceptions = (SiteException.objects.filter(experiment=experiment, revoked_on=None)
+                  .select_related("site", "kind").order_by("expires_on", "site__name"))
+    active = set(SiteException.objects.filter(experiment=experiment).active_on(today)
+                 .values_list("id", flat=True))
+    sites = with_table_columns(Site.objects.filter(experiment_sites__experiment=experiment)
+                               .distinct(), [experiment])
+    table = SiteTable(sites, experiments=[experiment])
+    RequestConfig(request, paginate={"per_page": 25}).configure(table)
+    return render(request, "wlcgstatus/experiment_detail.html", {
+        "experiment": experiment,
+        "summary": summary,
+        "chart": charts.render(charts.scenario_bar(summary, height=170), "chart-scenarios",
+                               toolbar=False),
+        "rules": rules,
+        "exception_kinds": experiment.exception_kinds.select_related("scenario"),
+        "exceptions": [(exception, exception.id in active) for exception in exceptions],
+        "table": table,
+        "all_sites_url": sites_url(experiment=experiment.slug),
+        "today": today,
+    })
+
+
+def migration_detail(request, experiment: str, slug: str):
+    migration = get_object_or_404(
+        Migration.objects.select_related("experiment").prefetch_related("steps"),
+        experiment__slug=experiment, slug=slug)
+    today = timezone.localdate()
+    series = migration_series(migration, today)
+    total = SiteMigration.objects.filter(migration=migration).count()
+    steps = list(migration.steps.all())
+    chart = charts.migration_timeline(
+        {step.name: points for step, points in series.items()},
+        {step.name: step.target_date for step in steps}, total,
+        {step.name: sites_url(experiment=migration.experiment.slug) for step in steps},
+    )
+    scenarios = dict(Assessment.objects.filter(experiment=migration.experiment)
+                     .values_list("site_id", "scenario_id"))
+    scenario_by_id = {scenario.id: scenario for scenario in Scenario.objects.all()}
+    states = (SiteMigration.objects.filter(migration=migration)
+              .select_related("site", "completed_step")
+              .order_by("completed_step__position", "site__name"))
+    return render(request, "wlcgstatus/migration_detail.html", {
+        "migration": migration,
+        "steps": steps,
+        "summary": next(p for p in summarise(today, [migration.experiment])[0].migrations
+                        if p.migration.id == migration.id),
+        "chart": charts.render(chart, "chart-migration"),
+        "series": series,
+        "states": [(state, scenario_by_id.get(scenarios.get(state.site_id)))
+                   for state in states],
+    })
+
+
+def scenario_list(request):
+    experiments = list(Experiment.objects.all())
+    counts = {(row["scenario_id"], row["experiment_id"]): row["n"] for row in
+              Assessment.objects.values("scenario_id", "experiment_id").annotate(n=Count("id"))}
+    used_by = {}
+    for scenario_id, experiment_id in Experiment.objects.values_list("rules__scenario_id", "id"):
+        used_by.setdefault(scenario_id, set()).add(experiment_id)
+    for scenario_id, experiment_id in Experiment.objects.values_list(
+            "exception_kinds__scenario_id", "id"):
+        used_by.setdefault(scenario_id, set()).add(experiment_id)
+    rows = []
+    for scenario in Scenario.objects.all():
+        per_experiment = [
+            (experiment, counts.get((scenario.id, experiment.id), 0),
+             sites_url(experiment=experiment.slug, scenario=scenario.slug))
+            for experiment in experiments if experiment.id in used_by.get(scenario.id, ())
+        ]
+        rows.append((scenario, per_experiment,
+                     sum(counts.get((scenario.id, e.id), 0) for e in experiments)))
+    return render(request, "wlcgstatus/scenario_list.html", {"rows": rows})
