@@ -66,6 +66,7 @@ COMPLIANCE_COLOURS = {
     Compliance.NON_COMPLIANT: "#cf222e",
 }
 UNASSESSED_COLOUR = "#8c959f"
+ABSENT_VALUES = {"", "no", "none"}
 
 
 class SiteKind(models.TextChoices):
@@ -138,6 +139,11 @@ class CapabilityDefinition(NaturalKeyModel):
         default=list, blank=True, help_text="The allowed values of a choice, as a JSON list."
     )
     help_text = models.TextField(blank=True, help_text="Shown to site contacts on the form.")
+    only_with = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Reported only where this other capability is present (not “no” or "
+                  "“none”), e.g. a runtime's version only where there is a runtime.",
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     natural_key_fields = ("key",)
@@ -155,6 +161,10 @@ class CapabilityDefinition(NaturalKeyModel):
                 raise ValidationError({"choices": "A choice needs a list of at least two values."})
         elif self.choices:
             raise ValidationError({"choices": "Only a choice has a list of values."})
+
+    def is_absence(self, raw: str) -> bool:
+        """Whether a reported value says the capability is not there."""
+        return raw.strip().lower() in ABSENT_VALUES
 
     def validate_value(self, raw: str) -> None:
         """Raise ValidationError unless `raw` is a value this capability can take."""

@@ -3,6 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
     Assessment,
+    AssessmentChange,
     CapabilityValue,
     ExperimentSite,
     Federation,
@@ -106,6 +107,23 @@ class AssessmentAdmin(admin.ModelAdmin):
     list_filter = ["experiment", "scenario", "scenario__compliance"]
     list_select_related = ["site", "experiment", "scenario"]
     search_fields = ["site__name", "reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AssessmentChange)
+class AssessmentChangeAdmin(admin.ModelAdmin):
+    """Written by the recomputation: read-only."""
+
+    list_display = ["changed_at", "site", "experiment", "old_scenario", "new_scenario"]
+    list_filter = ["experiment", "new_scenario"]
+    list_select_related = ["site", "experiment", "old_scenario", "new_scenario"]
+    search_fields = ["site__name", "reason"]
+    date_hierarchy = "changed_at"
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -42,6 +42,7 @@ class Outcome:
     payload_credentials: str
     allows_production: bool
     allows_user_jobs: bool
+    rank: int = 0  # of the scenario's compliance class: 0 is the target, higher is worse
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,9 @@ def assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
     """Assess one experiment at one site.
 
     `reported` maps capability keys to the texts the site reported. The first rule (by
-    position) that applies decides, unless an exception is active: then the most recently
-    granted active exception decides. An exception that has expired no longer decides, and
-    the reason says so.
+    position) that applies decides, unless an exception is active and the rule's outcome is
+    worse than the exception's: then the most recently granted active exception decides. An
+    exception that has expired no longer decides, and the reason says so.
     """
     rules = sorted(rules, key=lambda rule: rule.position)
     rule = next((r for r in rules if r.applies(reported, site_kind)), None)
@@ -106,7 +107,11 @@ def assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
     lapsed_note = (f"; the exception “{lapsed[-1].kind_name}” expired on "
                    f"{lapsed[-1].expires_on.isoformat()} and no longer applies" if lapsed else "")
 
-    if active:
+    if active and rule is not None and rule.outcome.rank <= active[-1].outcome.rank:
+        # The exception covered a shortfall the site no longer has: the rule decides.
+        lapsed_note = (f"; the exception “{active[-1].kind_name}” is no longer needed"
+                       + lapsed_note)
+    elif active:
         grant = active[-1]
         until = f"until {grant.expires_on.isoformat()}" if grant.expires_on else "with no expiry"
         overridden = f", in place of rule {rule.position}" if rule else ""

@@ -11,6 +11,7 @@ from django.utils import timezone
 from experiments.capabilities import NO, YES, CapabilityKind
 from experiments.models import CapabilityDefinition, Compliance, Experiment, Scenario, SiteKind
 
+from .forms import DateInput
 from .models import TIER_CHOICES, Assessment, CapabilityValue, ExperimentSite, Site, SiteException
 
 NOT_REPORTED = "(not reported)"
@@ -52,7 +53,7 @@ class SiteFilterSet(django_filters.FilterSet):
         max_value=36500, widget=forms.NumberInput(attrs={"min": 0, "max": 36500}))
     updated_since = django_filters.DateFilter(
         method="updated_since_date", label="Updated since",
-        widget=forms.DateInput(attrs={"type": "date"}))
+        widget=DateInput())
 
     class Meta:
         model = Site

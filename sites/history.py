@@ -1,68 +1,128 @@
-"""A site's change history, read from django-simple-history's records: who changed what, when,
-from which value to which."""
+"""The change history, read from django-simple-history's records: who changed what, when,
+from which value to which, and why where they said."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
+
+from experiments.models import PolicyRule, RuleCondition
 
 from .models import CapabilityValue, ExperimentSite, Site, SiteException, SiteMigration
 
-CREATED, CHANGED, DELETED = "+", "~", "-"
+CREATED, CHANGED, DELETED = "created", "changed", "deleted"
 
 
 @dataclass
 class Change:
     when: datetime.datetime
     who: str
+    site: str  # the site's name, or "" for the WG's reference data
     subject: str  # e.g. "Container runtime", "CMS exception"
     old: str
     new: str
     action: str  # CREATED, CHANGED or DELETED
+    reason: str = ""
 
 
-# For each history: how it names the site, what it loads with it, the record's subject and
-# the value shown for it.
+@dataclass
+class Tracked:
+    """How to read one model's history: what it loads with each record, which site a
+    record belongs to, its subject and the value shown for it."""
+
+    model: type[models.Model]
+    site_field: str | None
+    related: list[str]
+    subject: Callable
+    shown: Callable
+
+
 TRACKED = [
-    (Site, "id", [], lambda r: "Site", lambda r: f"{r.get_kind_display()}, tier {r.tier}"),
-    (CapabilityValue, "site_id", ["capability"], lambda r: r.capability.name,
-     lambda r: r.value),
-    (ExperimentSite, "site_id", ["experiment"], lambda r: f"{r.experiment.name} name",
-     lambda r: r.name),
-    (SiteException, "site_id", ["experiment", "kind"],
-     lambda r: f"{r.experiment.name} exception",
-     lambda r: f"{r.kind.name} until {r.expires_on or 'no expiry'}"
-               + (f", revoked on {r.revoked_on}" if r.revoked_on else "")),
-    (SiteMigration, "site_id", ["migration", "completed_step"], lambda r: r.migration.name,
-     lambda r: r.completed_step.name if r.completed_step else "not started"),
+    Tracked(Site, "id", [], lambda r: "Site",
+            lambda r: f"{r.get_kind_display()}, tier {r.tier}, {r.country}"),
+    Tracked(CapabilityValue, "site_id", ["capability"], lambda r: r.capability.name,
+            lambda r: r.value),
+    Tracked(ExperimentSite, "site_id", ["experiment"], lambda r: f"{r.experiment.name} name",
+            lambda r: r.name),
+    Tracked(SiteException, "site_id", ["experiment", "kind"],
+            lambda r: f"{r.experiment.name} exception",
+            lambda r: f"{r.kind.name} until {r.expires_on or 'no expiry'}"
+                      + (f", revoked on {r.revoked_on}" if r.revoked_on else "")),
+    Tracked(SiteMigration, "site_id", ["migration", "completed_step"],
+            lambda r: r.migration.name,
+            lambda r: r.completed_step.name if r.completed_step else "not started"),
+    Tracked(PolicyRule, None, ["experiment", "scenario"],
+            lambda r: f"{r.experiment.name} rule {r.position}",
+            lambda r: f"{r.summary} → {r.scenario.short_name}"),
+    Tracked(RuleCondition, None, ["rule__experiment", "capability"],
+            lambda r: f"{r.rule.experiment.name} rule {r.rule.position} condition",
+            lambda r: f"{r.capability.name} {r.get_operator_display()} {r.value}"),
 ]
 
 
 def site_history(site: Site, limit: int = 100) -> list[Change]:
-    """The latest changes to the site and everything it reported, newest first."""
+    """The latest changes to one site and everything it reported, newest first."""
+    return _changes([t for t in TRACKED if t.site_field], limit, site=site)
+
+
+def all_changes(limit: int = 200) -> list[Change]:
+    """The latest changes WG-wide: sites, their reports and exceptions, and the policies."""
+    return _changes(TRACKED, limit)
+
+
+def _changes(tracked: list[Tracked], limit: int, site: Site | None = None) -> list[Change]:
     changes = []
-    for model, site_field, related, subject, shown in TRACKED:
-        newest = (model.history.filter(**{site_field: site.pk})
-                  .select_related("history_user", *related).order_by("-history_date")[:limit])
-        records = reversed(list(newest))
+    for entry in tracked:
+        related = ["history_user", *entry.related]
+        records = entry.model.history.all()
+        if site is not None:
+            records = records.filter(**{entry.site_field: site.pk})
+        elif entry.site_field == "site_id":
+            related.append("site")
+        records = records.select_related(*related)
+        # The newest records, oldest first, so each can be compared with the one before.
+        newest = reversed(list(records.order_by("-history_date")[:limit]))
         previous: dict[int, str] = {}
-        for record in records:
-            value = shown(record)
-            action = {"+": CREATED, "~": CHANGED, "-": DELETED}[record.history_type]
+        for record in newest:
+            value = _read(entry.shown, record)
             old = previous.get(record.id, "")
-            if action == CHANGED and old == value:
-                continue  # saved without a visible change
+            previous[record.id] = value
+            if record.history_type == "~" and old == value:
+                continue  # saved without a visible change, e.g. a confirmation
             changes.append(Change(
                 when=record.history_date,
                 who=_who(record),
-                subject=subject(record),
-                old=old if action != CREATED else "",
-                new=value if action != DELETED else "",
-                action=action,
+                site=_site_name(record, entry, site),
+                subject=_read(entry.subject, record),
+                old=old if record.history_type != "+" else "",
+                new=value if record.history_type != "-" else "",
+                action={"+": CREATED, "~": CHANGED, "-": DELETED}[record.history_type],
+                reason=record.history_change_reason or "",
             ))
-            previous[record.id] = value
     changes.sort(key=lambda change: change.when, reverse=True)
     return changes[:limit]
+
+
+def _site_name(record, entry: Tracked, site: Site | None) -> str:
+    if site is not None:
+        return site.name
+    if entry.site_field == "id":
+        return record.name
+    if entry.site_field == "site_id":
+        return _read(lambda r: r.site.name, record)
+    return ""
+
+
+def _read(describe: Callable, record) -> str:
+    """A record's description; what it referred to may have been deleted since."""
+    try:
+        return describe(record)
+    except ObjectDoesNotExist:
+        return "(deleted)"
 
 
 def _who(record) -> str:

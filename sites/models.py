@@ -56,6 +56,10 @@ class Site(NaturalKeyModel):
     federations = models.ManyToManyField(Federation, blank=True, related_name="sites")
     kind = models.CharField(max_length=10, choices=SiteKind.choices, default=SiteKind.GRID)
     institute = models.CharField(max_length=200, blank=True)
+    contacts = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="contact_for_sites",
+        help_text="The people who report this site's capabilities.",
+    )
 
     history = HistoricalRecords()
     natural_key_fields = ("name",)
@@ -278,3 +282,23 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment} at {self.site}: {self.scenario or 'no scenario'}"
+
+
+class AssessmentChange(models.Model):
+    """A site's scenario for an experiment changed: kept for “what changed since the last
+    meeting” and for progress over time. Written by the recomputation, never edited."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="assessment_changes")
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+")
+    old_scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, null=True,
+                                     related_name="+")
+    new_scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, null=True,
+                                     related_name="+")
+    reason = models.TextField()
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} at {self.site}: {self.old_scenario} → {self.new_scenario}"

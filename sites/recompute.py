@@ -11,12 +11,21 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from experiments.models import ExceptionKind, Experiment, PolicyRule, SiteKind
+from experiments.models import Compliance, ExceptionKind, Experiment, PolicyRule, SiteKind
 
-from .assessment import Condition, Grant, Outcome, Rule, assess
-from .models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
+from .assessment import Condition, Grant, Outcome, Result, Rule, assess
+from .models import (
+    Assessment,
+    AssessmentChange,
+    CapabilityValue,
+    ExperimentSite,
+    Site,
+    SiteException,
+)
 
 CHUNK_SIZE = 2000  # sites per round trip: bounded memory, few queries
+KIND_NAMES = dict(SiteKind.choices)
+COMPLIANCE_RANK = {compliance.value: rank for rank, compliance in enumerate(Compliance)}
 
 STORED_FIELDS = [
     "scenario", "rule", "exception", "lapsed_exception", "pilot_credentials",
@@ -46,7 +55,7 @@ def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | N
 def load_rules(experiment_ids: list[int]) -> dict[int, list[Rule]]:
     rules: dict[int, list[Rule]] = defaultdict(list)
     queryset = (PolicyRule.objects.filter(experiment_id__in=experiment_ids)
-                .prefetch_related("conditions__capability"))
+                .select_related("scenario").prefetch_related("conditions__capability"))
     for rule in queryset:
         rules[rule.experiment_id].append(Rule(
             id=rule.id,
@@ -54,7 +63,8 @@ def load_rules(experiment_ids: list[int]) -> dict[int, list[Rule]]:
             summary=rule.summary,
             site_kind=rule.site_kind,
             outcome=Outcome(rule.scenario_id, rule.pilot_credentials, rule.payload_credentials,
-                            rule.allows_production, rule.allows_user_jobs),
+                            rule.allows_production, rule.allows_user_jobs,
+                            COMPLIANCE_RANK[rule.scenario.compliance]),
             conditions=tuple(
                 Condition(capability=c.capability.key, capability_name=c.capability.name,
                           kind=c.capability.kind, operator=c.operator, value=c.value,
@@ -68,22 +78,23 @@ def load_rules(experiment_ids: list[int]) -> dict[int, list[Rule]]:
 def load_exception_outcomes(experiment_ids: list[int]) -> dict[int, Outcome]:
     return {
         kind.id: Outcome(kind.scenario_id, kind.pilot_credentials, kind.payload_credentials,
-                         kind.allows_production, kind.allows_user_jobs)
-        for kind in ExceptionKind.objects.filter(experiment_id__in=experiment_ids)
+                         kind.allows_production, kind.allows_user_jobs,
+                         COMPLIANCE_RANK[kind.scenario.compliance])
+        for kind in (ExceptionKind.objects.filter(experiment_id__in=experiment_ids)
+                     .select_related("scenario"))
     }
 
 
-def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
-                     rules: dict[int, list[Rule]], outcomes: dict[int, Outcome],
-                     today: datetime.date) -> int:
-    served = set(ExperimentSite.objects
-                 .filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
-                 .values_list("site_id", "experiment_id"))
-    kinds = dict(Site.objects.filter(id__in=site_ids).values_list("id", "kind"))
+def load_reported(site_ids: list[int]) -> dict[int, dict[str, str]]:
     reported: dict[int, dict[str, str]] = defaultdict(dict)
     for site_id, key, value in (CapabilityValue.objects.filter(site_id__in=site_ids)
                                 .values_list("site_id", "capability__key", "value")):
         reported[site_id][key] = value
+    return reported
+
+
+def load_grants(site_ids: list[int], experiment_ids: list[int], outcomes: dict[int, Outcome]
+                ) -> dict[tuple[int, int], list[Grant]]:
     grants: dict[tuple[int, int], list[Grant]] = defaultdict(list)
     for exception in (SiteException.objects
                       .filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
@@ -93,13 +104,39 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
             granted_on=exception.granted_on, expires_on=exception.expires_on,
             revoked_on=exception.revoked_on,
         ))
+    return grants
+
+
+def preview(site: Site, reported: dict[str, str], today: datetime.date | None = None
+            ) -> dict[int, Result]:
+    """What each experiment the site serves would make of these capability values, per
+    experiment id, without storing anything."""
+    today = today or timezone.localdate()
+    experiment_ids = list(ExperimentSite.objects.filter(site=site)
+                          .values_list("experiment_id", flat=True).distinct())
+    rules = load_rules(experiment_ids)
+    grants = load_grants([site.id], experiment_ids,
+                         load_exception_outcomes(experiment_ids))
+    return {experiment_id: assess(reported, site.kind, rules[experiment_id],
+                                  grants[site.id, experiment_id], today, KIND_NAMES)
+            for experiment_id in experiment_ids}
+
+
+def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
+                     rules: dict[int, list[Rule]], outcomes: dict[int, Outcome],
+                     today: datetime.date) -> int:
+    served = set(ExperimentSite.objects
+                 .filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
+                 .values_list("site_id", "experiment_id"))
+    kinds = dict(Site.objects.filter(id__in=site_ids).values_list("id", "kind"))
+    reported = load_reported(site_ids)
+    grants = load_grants(site_ids, experiment_ids, outcomes)
 
     now = timezone.now()
-    kind_names = dict(SiteKind.choices)
     assessments = []
     for site_id, experiment_id in sorted(served):
         result = assess(reported[site_id], kinds[site_id], rules[experiment_id],
-                        grants[site_id, experiment_id], today, kind_names)
+                        grants[site_id, experiment_id], today, KIND_NAMES)
         outcome = result.outcome
         assessments.append(Assessment(
             site_id=site_id,
@@ -115,9 +152,20 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
             reason=result.reason,
             computed_at=now,
         ))
+    before = {(site_id, experiment_id): scenario_id for site_id, experiment_id, scenario_id in
+              Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
+              .values_list("site_id", "experiment_id", "scenario_id")}
     Assessment.objects.bulk_create(
         assessments, update_conflicts=True, unique_fields=["site", "experiment"],
         update_fields=STORED_FIELDS,
+    )
+    AssessmentChange.objects.bulk_create(
+        AssessmentChange(site_id=a.site_id, experiment_id=a.experiment_id,
+                         old_scenario_id=before[a.site_id, a.experiment_id],
+                         new_scenario_id=a.scenario_id, reason=a.reason, changed_at=now)
+        for a in assessments
+        if (a.site_id, a.experiment_id) in before
+        and before[a.site_id, a.experiment_id] != a.scenario_id
     )
     # A site that no longer serves an experiment keeps no assessment for it.
     (Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)

@@ -1,5 +1,6 @@
 import django_tables2 as tables
 from django.db.models import F, OuterRef, QuerySet, Subquery
+from django_tables2.export import TableExport
 
 from experiments.models import Experiment, Scenario
 from experiments.templatetags.status import scenario_badge
@@ -94,3 +95,13 @@ class SiteTable(tables.Table):
 
     def render_tier(self, record):
         return record.tier  # the column says “Tier”; the number is enough
+
+
+class SiteExport(TableExport):
+    """Only the formats the page offers; any other `_export` value shows the page."""
+
+    OFFERED = ("csv", "xlsx", "json")
+
+    @classmethod
+    def is_valid_format(cls, export_format: str | None) -> bool:
+        return export_format in cls.OFFERED

@@ -1,25 +1,26 @@
-from django.shortcuts import get_object_or_404, render
+import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Max, Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
-from django_tables2.export import ExportMixin, TableExport
+from django_tables2.export import ExportMixin
 
-from experiments.models import CapabilityDefinition, Experiment
+from experiments.models import CapabilityDefinition, Experiment, Scenario
 
 from .filters import SiteFilterSet
-from .history import site_history
+from .forms import CapabilityForm, GrantExceptionForm, RenewExceptionForm, RevokeExceptionForm
+from .history import all_changes, site_history
 from .models import Assessment, CapabilityValue, Site, SiteException, SiteMigration
-from .tables import SiteTable, with_table_columns
-
-
-class SiteExport(TableExport):
-    """Only the formats the page offers; any other `_export` value shows the page."""
-
-    OFFERED = ("csv", "xlsx", "json")
-
-    @classmethod
-    def is_valid_format(cls, export_format: str | None) -> bool:
-        return export_format in cls.OFFERED
+from .permissions import can_edit_site, can_manage_exceptions
+from .recompute import preview
+from .tables import SiteExport, SiteTable, with_table_columns
+from .updates import changes_since, current_values, record_capabilities, snapshot
 
 
 class SiteListView(ExportMixin, SingleTableMixin, FilterView):
@@ -67,4 +68,171 @@ def site_detail(request, name: str):
                       .order_by("migration__experiment__position"),
         "history": site_history(site),
         "today": today,
+        "can_edit": can_edit_site(request.user, site),
+        "can_manage_exceptions": can_manage_exceptions(request.user),
     })
+
+
+def _site_for_editing(request, name: str) -> Site:
+    """The site, if the user may edit it: contacts their own sites, WG members any."""
+    site = get_object_or_404(Site, name=name)
+    if not can_edit_site(request.user, site):
+        raise PermissionDenied("You are not a contact of this site.")
+    return site
+
+
+@login_required
+def site_capabilities(request, name: str):
+    """The capability form: preview what a change would do, then save it."""
+    site = _site_for_editing(request, name)
+    definitions = list(CapabilityDefinition.objects.select_related("only_with"))
+    if request.method != "POST":
+        form = CapabilityForm(definitions=definitions,
+                              initial={**current_values(site), "snapshot": snapshot(site)})
+        return _capability_page(request, site, form)
+
+    form = CapabilityForm(request.POST, definitions=definitions)
+    if not form.is_valid():
+        return _capability_page(request, site, form)
+    meanwhile = changes_since(site, form.cleaned_data["snapshot"])
+    if meanwhile:
+        # Someone saved first. Keep the user's entries, show what changed, and let the next
+        # save through: the user has now seen the current values.
+        data = request.POST.copy()
+        data["snapshot"] = snapshot(site)
+        form = CapabilityForm(data, definitions=definitions)
+        form.is_valid()
+        form.add_error(None, "Someone else saved this site's capabilities after you opened "
+                             "the form. Your entries are kept below: check them against the "
+                             "changes, then preview and save again.")
+        return _capability_page(request, site, form, meanwhile=meanwhile)
+    if "save" not in request.POST:
+        return _capability_page(request, site, form, preview=_preview(site, form.values()))
+
+    before = _scenarios(site)
+    changed = record_capabilities(site, form.values(), user=request.user)
+    after = _scenarios(site)
+    outcome = "; ".join(f"{name}: {before.get(name, 'not assessed')} → {after[name]}"
+                        for name in after if before.get(name) != after[name])
+    messages.success(request, f"Saved {len(changed)} change{'s' if len(changed) != 1 else ''}"
+                              f" to {site.name}'s capabilities."
+                              + (f" {outcome}." if outcome else " No assessment changed."))
+    return redirect(site)
+
+
+def _capability_page(request, site, form, preview=None, meanwhile=None):
+    return render(request, "sites/site_capabilities.html", {
+        "site": site, "form": form, "preview": preview, "meanwhile": meanwhile,
+    }, status=200)
+
+
+def _scenarios(site: Site) -> dict[str, str]:
+    return {a.experiment.name: a.scenario.short_name if a.scenario else "no scenario"
+            for a in Assessment.objects.filter(site=site)
+            .select_related("experiment", "scenario").order_by("experiment__position")}
+
+
+def _preview(site: Site, values: dict[str, str]) -> list[dict]:
+    """Per experiment: the scenario now, the scenario after the change, and why."""
+    current = {a.experiment_id: a for a in Assessment.objects.filter(site=site)
+               .select_related("scenario")}
+    reported = {key: value for key, value in values.items() if value}
+    results = preview(site, reported)
+    scenarios = Scenario.objects.in_bulk([r.outcome.scenario_id for r in results.values()
+                                          if r.outcome])
+    rows = []
+    for experiment in Experiment.objects.filter(id__in=results):
+        result = results[experiment.id]
+        before = current.get(experiment.id)
+        after = scenarios.get(result.outcome.scenario_id) if result.outcome else None
+        rows.append({"experiment": experiment, "before": before.scenario if before else None,
+                     "after": after, "reason": result.reason,
+                     "changes": (before.scenario if before else None) != after})
+    return rows
+
+
+@login_required
+def my_sites(request):
+    """A contact's sites: what each experiment derives from them, and what needs attention."""
+    today = timezone.localdate()
+    sites = (request.user.contact_for_sites.order_by("name")
+             .prefetch_related(Prefetch("assessments", Assessment.objects
+                                        .select_related("experiment", "scenario")
+                                        .order_by("experiment__position")))
+             .annotate(last_reported_at=Max("capability_values__reported_at")))
+    expiring = (SiteException.objects.filter(site__in=sites).expiring_soon(today)
+                .select_related("site", "experiment", "kind"))
+    stale_before = timezone.now() - datetime.timedelta(days=settings.CAPABILITY_CONFIRM_DAYS)
+    return render(request, "sites/my_sites.html", {
+        "sites": sites, "expiring": expiring, "stale_before": stale_before,
+        "confirm_days": settings.CAPABILITY_CONFIRM_DAYS,
+    })
+
+
+def _exception_permission(request) -> None:
+    if not can_manage_exceptions(request.user):
+        raise PermissionDenied("Only WG members grant, renew and revoke exceptions.")
+
+
+@login_required
+def exception_grant(request, name: str):
+    _exception_permission(request)
+    site = get_object_or_404(Site, name=name)
+    form = GrantExceptionForm(request.POST or None, site=site)
+    if request.method == "POST" and form.is_valid():
+        exception = form.save(commit=False)
+        exception.granted_by = _person(request.user)
+        exception.granted_on = timezone.localdate()
+        exception._change_reason = f"Granted: {exception.reason}"
+        exception.save()
+        messages.success(request, f"{exception.kind.name} granted to {site.name} until "
+                                  f"{exception.expires_on or 'further notice'}.")
+        return redirect(site)
+    return render(request, "sites/exception_form.html", {
+        "site": site, "form": form, "title": f"Grant an exception to {site.name}",
+        "button": "Grant"})
+
+
+@login_required
+def exception_renew(request, pk: int):
+    _exception_permission(request)
+    exception = get_object_or_404(SiteException.objects.select_related("site", "kind"), pk=pk)
+    form = RenewExceptionForm(request.POST or None, exception=exception)
+    if request.method == "POST" and form.is_valid():
+        exception.expires_on = form.cleaned_data["expires_on"]
+        exception.revoked_on = None
+        exception._change_reason = f"Renewed by {_person(request.user)}: " \
+                                   f"{form.cleaned_data['reason']}"
+        exception.save()
+        messages.success(request, f"{exception.kind.name} at {exception.site.name} renewed "
+                                  f"until {exception.expires_on}.")
+        return redirect(exception.site)
+    return render(request, "sites/exception_form.html", {
+        "site": exception.site, "form": form, "exception": exception,
+        "title": f"Renew {exception.kind.name} at {exception.site.name}", "button": "Renew"})
+
+
+@login_required
+def exception_revoke(request, pk: int):
+    _exception_permission(request)
+    exception = get_object_or_404(SiteException.objects.select_related("site", "kind"), pk=pk)
+    form = RevokeExceptionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        exception.revoked_on = timezone.localdate()
+        exception._change_reason = f"Revoked by {_person(request.user)}: " \
+                                   f"{form.cleaned_data['reason']}"
+        exception.save()
+        messages.success(request, f"{exception.kind.name} at {exception.site.name} revoked.")
+        return redirect(exception.site)
+    return render(request, "sites/exception_form.html", {
+        "site": exception.site, "form": form, "exception": exception,
+        "title": f"Revoke {exception.kind.name} at {exception.site.name}", "button": "Revoke"})
+
+
+def recent_changes(request):
+    """Every recorded change, WG-wide, newest first."""
+    return render(request, "sites/recent_changes.html", {"history": all_changes(limit=200)})
+
+
+def _person(user) -> str:
+    return user.get_full_name() or user.get_username()

@@ -9,7 +9,8 @@ RUNTIME = Condition("container_runtime", "Container runtime", "choice", "one_of"
                     "singularity, apptainer", ("none", "singularity", "apptainer"))
 VERSION = Condition("container_runtime_version", "Container runtime version", "version",
                     "at_least", "3.7")
-ISOLATED, PUSH, WAIVED = (Outcome(n, "pilot", "payload", True, True) for n in (1, 2, 3))
+ISOLATED, WAIVED, PUSH = (Outcome(n, "pilot", "payload", True, True, rank=rank)
+                          for n, rank in ((1, 0), (2, 2), (3, 3)))
 RULES = [
     Rule(id=20, position=2, summary="anything else", outcome=PUSH),
     Rule(id=10, position=1, summary="recent runtime", outcome=ISOLATED,
@@ -73,3 +74,10 @@ def test_revoked_and_future_exceptions_do_not_apply():
     revoked = assess({}, "grid", RULES, [grant(1, -10, 30, revoked=-1)], TODAY)
     assert (revoked.exception_id, revoked.lapsed_exception_id) == (None, None)
     assert assess({}, "grid", RULES, [grant(1, 5, 30)], TODAY).exception_id is None
+
+
+def test_an_exception_no_longer_needed_gives_way_to_a_better_rule():
+    result = assess({"container_runtime": "singularity", "container_runtime_version": "3.8.7"},
+                    "grid", RULES, [grant(1, -10, 30)], TODAY)
+    assert (result.outcome, result.rule_id, result.exception_id) == (ISOLATED, 10, None)
+    assert result.reason.endswith("the exception “Transition” is no longer needed")

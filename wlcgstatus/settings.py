@@ -5,6 +5,8 @@ in-process, an in-memory cache. Production sets DATABASE_URL, REDIS_URL, SECRET_
 DEBUG=False and ALLOWED_HOSTS.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -37,6 +39,9 @@ INSTALLED_APPS = [
     "wlcgstatus",
 ]
 
+# READ_REQUIRES_LOGIN=True: only signed-in users see the dashboard.
+READ_REQUIRES_LOGIN = env.bool("READ_REQUIRES_LOGIN", default=False)
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -44,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    *(["django.contrib.auth.middleware.LoginRequiredMiddleware"] if READ_REQUIRES_LOGIN else []),
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -70,6 +76,11 @@ TEMPLATES = [
 WSGI_APPLICATION = "wlcgstatus.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory, so that a real Celery worker started by the tests shares it; one
+    # per test run, so that runs side by side do not meet.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"wlcgstatus-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -112,6 +123,19 @@ STORAGES = {
     },
 }
 
+# The address mail links to.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "media/"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "my_sites"
+LOGOUT_REDIRECT_URL = "overview"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wlcgstatus@localhost")
+
+# A site's capabilities count as stale when no one has confirmed them for this long.
+CAPABILITY_CONFIRM_DAYS = env.int("CAPABILITY_CONFIRM_DAYS", default=180)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
 # Celery: Redis as broker and result backend when REDIS_URL is set; otherwise tasks run
@@ -126,6 +150,14 @@ CELERY_BEAT_SCHEDULE = {
     "recompute-assessments-nightly": {
         "task": "sites.tasks.recompute_all_assessments",
         "schedule": crontab(hour=0, minute=5),
+    },
+    "snapshot-nightly": {
+        "task": "wlcgstatus.tasks.snapshot_today",
+        "schedule": crontab(hour=23, minute=55),
+    },
+    "reminders-daily": {
+        "task": "wlcgstatus.tasks.remind",
+        "schedule": crontab(hour=7, minute=0),
     },
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -71,23 +72,22 @@ class ExperimentSummary:
         return sites_url(experiment=self.experiment.slug)
 
 
-def summarise(today: datetime.date, experiments: list[Experiment] | None = None
+def summarise(today: datetime.date, experiments: list[Experiment] | None = None,
+              scenario_counts: Mapping[int, Mapping[int | None, int]] | None = None
               ) -> list[ExperimentSummary]:
     """One summary per experiment (all of them unless given), in a constant number of
-    queries."""
+    queries. The sites per scenario are the stored assessments' unless given (experiment id
+    → scenario id → sites)."""
     experiments = experiments if experiments is not None else list(Experiment.objects.all())
     ids = [e.id for e in experiments]
     scenarios = {s.id: s for s in Scenario.objects.all()}
-    counts = defaultdict(dict)
-    for row in (Assessment.objects.filter(experiment_id__in=ids)
-                .values("experiment_id", "scenario_id").annotate(n=Count("id"))):
-        counts[row["experiment_id"]][row["scenario_id"]] = row["n"]
+    counts = scenario_counts if scenario_counts is not None else _scenario_counts(ids)
     exceptions = _exception_counts(ids, today)
     migrations = _migration_progress(ids, today)
 
     summaries = []
     for experiment in experiments:
-        by_scenario = counts[experiment.id]
+        by_scenario = counts.get(experiment.id, {})
         total = sum(by_scenario.values())
         summary = ExperimentSummary(experiment, total, migrations=migrations[experiment.id])
         for scenario in scenarios.values():
@@ -109,6 +109,14 @@ def summarise(today: datetime.date, experiments: list[Experiment] | None = None
                 sites_url(experiment=experiment.slug, exception=key)))
         summaries.append(summary)
     return summaries
+
+
+def _scenario_counts(experiment_ids: list[int]) -> dict[int, dict[int | None, int]]:
+    counts: dict[int, dict[int | None, int]] = defaultdict(dict)
+    for row in (Assessment.objects.filter(experiment_id__in=experiment_ids)
+                .values("experiment_id", "scenario_id").annotate(n=Count("id"))):
+        counts[row["experiment_id"]][row["scenario_id"]] = row["n"]
+    return counts
 
 
 EXCEPTION_FIGURES = [

@@ -1,14 +1,44 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from sites.models import Site
+from sites.permissions import WG_MEMBERS
 from sites.recompute import recompute
+
+DEMO_PASSWORD = "demo"
+DEMO_CONTACT_SITES = ["DESY-HH", "FZK-LCG2", "GRIF"]
 
 
 class Command(BaseCommand):
     help = ("Load the WG reference data and the demo sites (real WLCG names, illustrative "
             "capability values) and compute their assessments. Safe to run again.")
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--accounts", action="store_true",
+            help=f"Also create the demo accounts “wg” (a WG member) and “contact” (contact "
+                 f"of {', '.join(DEMO_CONTACT_SITES)}), password “{DEMO_PASSWORD}”. For a "
+                 "local demo only.")
+
+    def handle(self, *args, accounts: bool, **options):
         call_command("loaddata", "reference", "demo", verbosity=options["verbosity"])
         stored = recompute()
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded, {stored} assessments."))
+        if accounts:
+            self.create_accounts()
+
+    def create_accounts(self) -> None:
+        users = get_user_model()
+        wg, _ = users.objects.get_or_create(username="wg", defaults={
+            "first_name": "Wanda", "last_name": "Member", "email": "wg@example.org"})
+        wg.groups.add(Group.objects.get(name=WG_MEMBERS))
+        contact, _ = users.objects.get_or_create(username="contact", defaults={
+            "first_name": "Sam", "last_name": "Contact", "email": "contact@example.org"})
+        for user in (wg, contact):
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        for site in Site.objects.filter(name__in=DEMO_CONTACT_SITES):
+            site.contacts.add(contact)
+        self.stdout.write(f"Demo accounts: wg and contact, password “{DEMO_PASSWORD}”.")

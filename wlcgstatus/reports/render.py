@@ -1,0 +1,62 @@
+"""The meeting report as files: Markdown for a wiki or an agenda, HTML, PDF (charts as images,
+laid out by WeasyPrint) and the site table as CSV."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+
+import kaleido
+from django.template.loader import render_to_string
+
+from experiments.models import Experiment
+from sites.models import Site
+from sites.tables import SiteExport, SiteTable, with_table_columns
+
+from .. import charts
+from .compose import MeetingReport
+
+Progress = Callable[[int, str], None]  # percent done, what is being done
+
+
+def as_markdown(report: MeetingReport) -> bytes:
+    return render_to_string("reports/meeting.md", {"report": report}).encode()
+
+
+def as_html(report: MeetingReport, progress: Progress | None = None) -> bytes:
+    return render_to_string("reports/meeting.html", {
+        "report": report, "charts": chart_images(report, progress)}).encode()
+
+
+def as_pdf(report: MeetingReport, progress: Progress | None = None) -> bytes:
+    from weasyprint import HTML  # loads Pango: only where PDFs are made
+
+    html = as_html(report, progress)
+    if progress:
+        progress(90, "Laying out the PDF")
+    return HTML(string=html.decode()).write_pdf()
+
+
+def as_csv() -> bytes:
+    experiments = list(Experiment.objects.all())
+    table = SiteTable(with_table_columns(Site.objects.all(), experiments),
+                      experiments=experiments)
+    return SiteExport(export_format="csv", table=table).export().encode()
+
+
+def chart_images(report: MeetingReport, progress: Progress | None = None) -> dict[str, str]:
+    """Each experiment's scenario bar as a PNG data URI, drawn by Kaleido in Chromium."""
+    images = {}
+    kaleido.start_sync_server(mathjax=False, silence_warnings=True)  # once per process
+    for index, section in enumerate(report.sections):
+        if progress:
+            progress(20 + 60 * index // len(report.sections),
+                     f"Drawing the {section.experiment.name} chart")
+        if not section.summary.scenarios:
+            continue
+        figure = charts.scenario_bar(section.summary, height=170)
+        figure.update_layout(template="none", width=900)
+        png = figure.to_image(format="png", scale=2)
+        images[section.experiment.slug] = ("data:image/png;base64,"
+                                           + base64.b64encode(png).decode())
+    return images
