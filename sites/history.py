@@ -74,6 +74,9 @@ def all_changes(limit: int = 200) -> list[Change]:
     return _changes(TRACKED, limit)
 
 
+SCAN_FACTOR = 20  # records read per change shown, at most: confirmations add records
+
+
 def _changes(tracked: list[Tracked], limit: int, site: Site | None = None) -> list[Change]:
     changes = []
     for entry in tracked:
@@ -83,28 +86,39 @@ def _changes(tracked: list[Tracked], limit: int, site: Site | None = None) -> li
             records = records.filter(**{entry.site_field: site.pk})
         elif entry.site_field == "site_id":
             related.append("site")
-        records = records.select_related(*related)
-        # The newest records, oldest first, so each can be compared with the one before.
-        newest = reversed(list(records.order_by("-history_date")[:limit]))
-        previous: dict[int, str] = {}
-        for record in newest:
-            value = _read(entry.shown, record)
-            old = previous.get(record.id, "")
-            previous[record.id] = value
-            if record.history_type == "~" and old == value:
-                continue  # saved without a visible change, e.g. a confirmation
-            changes.append(Change(
-                when=record.history_date,
-                who=_who(record),
-                site=_site_name(record, entry, site),
-                subject=_read(entry.subject, record),
-                old=old if record.history_type != "+" else "",
-                new=value if record.history_type != "-" else "",
-                action={"+": CREATED, "~": CHANGED, "-": DELETED}[record.history_type],
-                reason=record.history_change_reason or "",
-            ))
+        records = records.select_related(*related).order_by("-history_date", "-history_id")
+        changes += _visible_changes(records[:limit * SCAN_FACTOR], entry, site)
     changes.sort(key=lambda change: change.when, reverse=True)
     return changes[:limit]
+
+
+def _visible_changes(newest_first, entry: Tracked, site: Site | None) -> list[Change]:
+    """Each record compared with the one before it of the same object; a record that shows
+    nothing new (a confirmation) is no change."""
+    changes = []
+    later: dict[int, tuple] = {}  # object id -> (its next newer record, that record's value)
+
+    def emit(record, value: str, old: str) -> None:
+        changes.append(Change(
+            when=record.history_date, who=_who(record), site=_site_name(record, entry, site),
+            subject=_read(entry.subject, record),
+            old=old if record.history_type != "+" else "",
+            new=value if record.history_type != "-" else "",
+            action={"+": CREATED, "~": CHANGED, "-": DELETED}[record.history_type],
+            reason=record.history_change_reason or "",
+        ))
+
+    for record in newest_first:
+        value = _read(entry.shown, record)
+        if record.id in later:
+            newer, newer_value = later[record.id]
+            if newer.history_type != "~" or newer_value != value:
+                emit(newer, newer_value, value)
+        later[record.id] = (record, value)
+    for record, value in later.values():  # the oldest record read of each object
+        if record.history_type != "~":
+            emit(record, value, "")
+    return changes
 
 
 def _site_name(record, entry: Tracked, site: Site | None) -> str:

@@ -202,8 +202,20 @@ class SiteException(NaturalKeyModel):
         if self.kind_id and self.experiment_id and self.kind.experiment_id != self.experiment_id:
             errors["kind"] = f"This is an exception kind of {self.kind.experiment}, " \
                              f"not of {self.experiment}."
-        elif self.kind_id and self.kind.requires_expiry and not self.expires_on:
-            errors["expires_on"] = f"“{self.kind.name}” is temporary: say when it expires."
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_fields(self, exclude=None) -> None:
+        # Here rather than in clean(): a form that refused the expiry excludes the field from
+        # the model's validation, and must not then be told that the expiry is missing.
+        errors = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if ("expires_on" not in (exclude or ()) and "expires_on" not in errors
+                and self.kind_id and self.kind.requires_expiry and not self.expires_on):
+            errors["expires_on"] = [f"“{self.kind.name}” is temporary: say when it expires."]
         if errors:
             raise ValidationError(errors)
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -94,30 +95,36 @@ def site_capabilities(request, name: str):
     form = CapabilityForm(request.POST, definitions=definitions)
     if not form.is_valid():
         return _capability_page(request, site, form)
-    meanwhile = changes_since(site, form.cleaned_data["snapshot"])
-    if meanwhile:
-        # Someone saved first. Keep the user's entries, show what changed, and let the next
-        # save through: the user has now seen the current values.
-        data = request.POST.copy()
-        data["snapshot"] = snapshot(site)
-        form = CapabilityForm(data, definitions=definitions)
-        form.is_valid()
-        form.add_error(None, "Someone else saved this site's capabilities after you opened "
-                             "the form. Your entries are kept below: check them against the "
-                             "changes, then preview and save again.")
-        return _capability_page(request, site, form, meanwhile=meanwhile)
-    if "save" not in request.POST:
-        return _capability_page(request, site, form, preview=_preview(site, form.values()))
-
-    before = _scenarios(site)
-    changed = record_capabilities(site, form.values(), user=request.user)
-    after = _scenarios(site)
+    with transaction.atomic():
+        # The site's row stays locked from the check to the save: two saves cannot both pass.
+        Site.objects.select_for_update().get(pk=site.pk)
+        meanwhile = changes_since(site, form.cleaned_data["snapshot"])
+        if meanwhile:
+            return _conflict_page(request, site, definitions, meanwhile)
+        if "save" not in request.POST:
+            return _capability_page(request, site, form, preview=_preview(site, form.values()))
+        before = _scenarios(site)
+        changed = record_capabilities(site, form.values(), user=request.user)
+        after = _scenarios(site)
     outcome = "; ".join(f"{name}: {before.get(name, 'not assessed')} → {after[name]}"
                         for name in after if before.get(name) != after[name])
     messages.success(request, f"Saved {len(changed)} change{'s' if len(changed) != 1 else ''}"
                               f" to {site.name}'s capabilities."
                               + (f" {outcome}." if outcome else " No assessment changed."))
     return redirect(site)
+
+
+def _conflict_page(request, site, definitions, meanwhile):
+    """Someone saved first. Keep the user's entries, show what changed, and let the next save
+    through: the user has now seen the current values."""
+    data = request.POST.copy()
+    data["snapshot"] = snapshot(site)
+    form = CapabilityForm(data, definitions=definitions)
+    form.is_valid()
+    form.add_error(None, "Someone else saved this site's capabilities after you opened the "
+                         "form. Your entries are kept below: check them against the changes, "
+                         "then preview and save again.")
+    return _capability_page(request, site, form, meanwhile=meanwhile)
 
 
 def _capability_page(request, site, form, preview=None, meanwhile=None):
@@ -215,7 +222,8 @@ def exception_renew(request, pk: int):
 @login_required
 def exception_revoke(request, pk: int):
     _exception_permission(request)
-    exception = get_object_or_404(SiteException.objects.select_related("site", "kind"), pk=pk)
+    exception = get_object_or_404(SiteException.objects.select_related("site", "kind"), pk=pk,
+                                  revoked_on=None)
     form = RevokeExceptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         exception.revoked_on = timezone.localdate()
