@@ -297,9 +297,16 @@ class Assessment(models.Model):
 
 
 class AssessmentChange(models.Model):
-    """A site's scenario for an experiment changed: kept for “what changed since the last
-    meeting” and for progress over time. Written by the recomputation, never edited."""
+    """A site's scenario for an experiment changed, or the site began or stopped serving the
+    experiment: kept for “what changed since the last meeting” and for the state on past
+    days. Written by the recomputation, never edited."""
 
+    class Event(models.TextChoices):
+        CHANGED = "changed", "Scenario changed"
+        STARTED = "started", "Began serving the experiment"
+        STOPPED = "stopped", "Stopped serving the experiment"
+
+    event = models.CharField(max_length=8, choices=Event.choices, default=Event.CHANGED)
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="assessment_changes")
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+")
     old_scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, null=True,

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.dispatch import Signal
 from django.utils import timezone
 
 from experiments.models import Compliance, ExceptionKind, Experiment, PolicyRule, SiteKind
@@ -25,6 +26,10 @@ from .models import (
 
 CHUNK_SIZE = 2000  # sites per round trip: bounded memory, few queries
 KIND_NAMES = dict(SiteKind.choices)
+
+# Sent after stored assessments were rewritten in bulk (no model signals): pages that cache
+# what they show from them listen.
+assessments_recomputed = Signal()
 COMPLIANCE_RANK = {compliance.value: rank for rank, compliance in enumerate(Compliance)}
 
 STORED_FIELDS = [
@@ -49,6 +54,7 @@ def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | N
         for start in range(0, len(site_ids), CHUNK_SIZE):
             chunk = site_ids[start:start + CHUNK_SIZE]
             stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, today)
+    assessments_recomputed.send(sender=Assessment)
     return stored
 
 
@@ -107,6 +113,19 @@ def load_grants(site_ids: list[int], experiment_ids: list[int], outcomes: dict[i
     return grants
 
 
+MISSING = object()
+
+
+def _change(assessment: Assessment, before: dict, now) -> AssessmentChange:
+    key = (assessment.site_id, assessment.experiment_id)
+    started = key not in before
+    return AssessmentChange(
+        event=AssessmentChange.Event.STARTED if started else AssessmentChange.Event.CHANGED,
+        site_id=assessment.site_id, experiment_id=assessment.experiment_id,
+        old_scenario_id=None if started else before[key],
+        new_scenario_id=assessment.scenario_id, reason=assessment.reason, changed_at=now)
+
+
 def preview(site: Site, reported: dict[str, str], today: datetime.date | None = None
             ) -> dict[int, Result]:
     """What each experiment the site serves would make of these capability values, per
@@ -159,17 +178,17 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
         assessments, update_conflicts=True, unique_fields=["site", "experiment"],
         update_fields=STORED_FIELDS,
     )
-    AssessmentChange.objects.bulk_create(
-        AssessmentChange(site_id=a.site_id, experiment_id=a.experiment_id,
-                         old_scenario_id=before[a.site_id, a.experiment_id],
-                         new_scenario_id=a.scenario_id, reason=a.reason, changed_at=now)
-        for a in assessments
-        if (a.site_id, a.experiment_id) in before
-        and before[a.site_id, a.experiment_id] != a.scenario_id
-    )
+    changes = [_change(a, before, now) for a in assessments
+               if before.get((a.site_id, a.experiment_id), MISSING) != a.scenario_id]
     # A site that no longer serves an experiment keeps no assessment for it.
-    (Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
-     .exclude(Exists(ExperimentSite.objects.filter(site=OuterRef("site"),
-                                                   experiment=OuterRef("experiment"))))
-     .delete())
+    gone = (Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
+            .exclude(Exists(ExperimentSite.objects.filter(site=OuterRef("site"),
+                                                          experiment=OuterRef("experiment")))))
+    changes += [AssessmentChange(event=AssessmentChange.Event.STOPPED, site_id=site_id,
+                                 experiment_id=experiment_id, old_scenario_id=scenario_id,
+                                 reason="No longer serves the experiment.", changed_at=now)
+                for site_id, experiment_id, scenario_id in
+                gone.values_list("site_id", "experiment_id", "scenario_id")]
+    gone.delete()
+    AssessmentChange.objects.bulk_create(changes, batch_size=2000)
     return len(assessments)

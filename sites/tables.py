@@ -1,6 +1,10 @@
+import csv
+from collections.abc import Iterator
+
 import django_tables2 as tables
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django_tables2.export import TableExport
+from django_tables2.rows import BoundRow
 
 from experiments.models import Experiment, Scenario
 from experiments.templatetags.status import scenario_badge
@@ -105,3 +109,21 @@ class SiteExport(TableExport):
     @classmethod
     def is_valid_format(cls, export_format: str | None) -> bool:
         return export_format in cls.OFFERED
+
+
+class _Echo:
+    """A file whose write() hands back what it is given, for csv.writer in a stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def stream_csv(table: tables.Table) -> Iterator[str]:
+    """The table's rows as CSV, read from the database in chunks, so that exporting 20,000
+    sites needs no more memory than exporting 2,000."""
+    columns = [column for column in table.columns if not column.column.exclude_from_export]
+    writer = csv.writer(_Echo())
+    yield writer.writerow([str(column.header) for column in columns])
+    for record in table.data.data.iterator(chunk_size=2000):
+        row = BoundRow(record, table=table)
+        yield writer.writerow([row.get_cell_value(column.name) for column in columns])

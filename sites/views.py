@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max, Prefetch
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django_filters.views import FilterView
@@ -20,7 +21,7 @@ from .history import all_changes, site_history
 from .models import Assessment, CapabilityValue, Site, SiteException, SiteMigration
 from .permissions import can_edit_site, can_manage_exceptions
 from .recompute import preview
-from .tables import SiteExport, SiteTable, with_table_columns
+from .tables import SiteExport, SiteTable, stream_csv, with_table_columns
 from .updates import changes_since, current_values, record_capabilities, snapshot
 
 
@@ -41,6 +42,15 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
 
     def get_table_kwargs(self):
         return {"experiments": self.experiments}
+
+    def create_export(self, export_format: str):
+        if export_format != "csv":
+            return super().create_export(export_format)
+        response = StreamingHttpResponse(stream_csv(self.get_table(**self.get_table_kwargs())),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{self.get_export_filename(export_format)}"')
+        return response
 
 
 def site_detail(request, name: str):

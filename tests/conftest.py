@@ -2,10 +2,17 @@ import datetime
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.management import call_command
 
 from sites.management.commands.build_demo_fixture import DEMO_DATE
-from sites.recompute import recompute
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: the database is rolled back between tests, the
+    in-process cache is not."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -25,6 +32,5 @@ def on_demo_date():
 
 @pytest.fixture
 def demo(reference, on_demo_date):
-    """The demo sites on top of the reference data, with their assessments computed."""
-    call_command("loaddata", "demo", verbosity=0)
-    recompute()
+    """The demo sites on top of the reference data, loaded as the demo command loads them."""
+    call_command("load_demo", verbosity=0)

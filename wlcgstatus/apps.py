@@ -6,3 +6,8 @@ class WlcgstatusConfig(AppConfig):
 
     name = "wlcgstatus"
     verbose_name = "WLCG status"
+
+    def ready(self) -> None:
+        from . import cache
+
+        cache.connect()

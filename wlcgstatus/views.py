@@ -10,18 +10,21 @@ from sites.models import Assessment, Site, SiteException, SiteMigration
 from sites.tables import SiteTable, with_table_columns
 
 from . import charts
+from .cache import cached
 from .summary import migration_series, sites_url, summarise
 
 
 def overview(request):
-    summaries = summarise(timezone.localdate())
+    today = timezone.localdate()
+    return render(request, "wlcgstatus/overview.html",
+                  cached(f"overview:{today}", lambda: _overview(today)))
+
+
+def _overview(today) -> dict:
     cards = [(summary, charts.render(charts.scenario_bar(summary),
                                      f"chart-{summary.experiment.slug}", toolbar=False))
-             for summary in summaries]
-    return render(request, "wlcgstatus/overview.html", {
-        "cards": cards,
-        "site_count": Site.objects.count(),
-    })
+             for summary in summarise(today)]
+    return {"cards": cards, "site_count": Site.objects.count()}
 
 
 def experiment_detail(request, slug: str):

@@ -6,8 +6,6 @@ import shutil
 import pytest
 from django.core.management import call_command
 
-from sites.recompute import recompute
-
 # Playwright runs an event loop in the test thread; Django's ORM calls from it are safe here
 # because each test has the database to itself.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -37,8 +35,7 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def live_demo(transactional_db, live_server, on_demo_date):
     """The demo data behind a live server, on the demo's own day."""
-    call_command("loaddata", "reference", "demo", verbosity=0)
-    recompute()
+    call_command("load_demo", verbosity=0)
     return live_server
 
 

@@ -7,7 +7,8 @@ import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from experiments.models import Experiment, Migration, Scenario
+from experiments.models import ExceptionKind, Experiment, Migration, PolicyRule, Scenario
+from sites.assessment import Grant
 from sites.models import (
     Assessment,
     AssessmentChange,
@@ -15,7 +16,7 @@ from sites.models import (
     SiteException,
     SiteMigration,
 )
-from sites.timeline import end_of, scenarios_on
+from sites.timeline import end_of, exceptions_on, scenarios_on
 
 from ..summary import ExperimentSummary, migration_series, summarise
 
@@ -26,6 +27,7 @@ class ScenarioChange:
     old: Scenario | None
     new: Scenario | None
     when: datetime.datetime
+    event: str = AssessmentChange.Event.CHANGED  # or STARTED, STOPPED serving
 
 
 @dataclass
@@ -91,9 +93,9 @@ def compose(as_of: datetime.date, since: datetime.date | None = None) -> Meeting
             experiment=experiment,
             summary=summary,
             workloads=workloads[experiment.id],
-            exceptions=list(SiteException.objects.filter(experiment=experiment)
-                            .active_on(as_of).select_related("site", "kind")
-                            .order_by("expires_on", "site__name")),
+            exceptions=sorted((e for e in exceptions_on(as_of, experiment.id)
+                               if _active(e, as_of)),
+                              key=lambda e: (e.expires_on or datetime.date.max, e.site.name)),
             changes=_changes(experiment, since, as_of, scenarios) if since else None,
         ))
     return MeetingReport(
@@ -103,14 +105,27 @@ def compose(as_of: datetime.date, since: datetime.date | None = None) -> Meeting
 
 
 def _workloads(state: dict[tuple[int, int], int | None]) -> dict[int, list[tuple[str, int]]]:
-    """Sites per experiment by the workloads their assessment allows."""
+    """Sites per experiment by the workloads allowed there on the day: a site's stored
+    assessment where its scenario has not changed since, else what the experiment's policy
+    allows under the scenario it had."""
     labels = {(True, True): "Production and user jobs", (True, False): "Production jobs only",
               (False, True): "User jobs only", (False, False): "No jobs"}
+    under_scenario = {}
+    for outcomes in (ExceptionKind.objects, PolicyRule.objects.order_by("-position")):
+        under_scenario |= {(experiment_id, scenario_id): (production, user)
+                           for experiment_id, scenario_id, production, user in outcomes
+                           .values_list("experiment_id", "scenario_id", "allows_production",
+                                        "allows_user_jobs")}
+    now = {(site_id, experiment_id): (scenario_id, (production, user))
+           for site_id, experiment_id, scenario_id, production, user in
+           Assessment.objects.values_list("site_id", "experiment_id", "scenario_id",
+                                          "allows_production", "allows_user_jobs")}
     tally: dict[int, Counter] = defaultdict(Counter)
-    for site_id, experiment_id, production, user in Assessment.objects.values_list(
-            "site_id", "experiment_id", "allows_production", "allows_user_jobs"):
-        if (site_id, experiment_id) in state:
-            tally[experiment_id][labels[production, user]] += 1
+    for key, scenario_id in state.items():
+        scenario_now, allowed = now.get(key, (None, None))
+        if scenario_now != scenario_id or allowed is None:
+            allowed = under_scenario.get((key[1], scenario_id), (False, False))
+        tally[key[1]][labels[allowed]] += 1
     workloads: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for experiment_id, counter in tally.items():
         workloads[experiment_id] = counter.most_common()
@@ -132,36 +147,43 @@ def _changes(experiment: Experiment, since: datetime.date, as_of: datetime.date,
     start, end = end_of(since), end_of(as_of)
     changes = Changes()
 
-    # Sites whose scenario differs at the end from what it was at the start.
-    first_old, last_new, when = {}, {}, {}
-    for site, old, new, at in (AssessmentChange.objects
-                               .filter(experiment=experiment, changed_at__gte=start,
-                                       changed_at__lt=end)
-                               .order_by("changed_at", "id")
-                               .values_list("site__name", "old_scenario_id", "new_scenario_id",
-                                            "changed_at")):
-        first_old.setdefault(site, old)
-        last_new[site], when[site] = new, at
-    changes.scenarios = [
-        ScenarioChange(site, scenarios.get(first_old[site]), scenarios.get(last_new[site]),
-                       when[site])
-        for site in sorted(last_new) if first_old[site] != last_new[site]
-    ]
+    # Per site, its state at the start and at the end of the period, where they differ.
+    first, last = {}, {}
+    for change in (AssessmentChange.objects
+                   .filter(experiment=experiment, changed_at__gte=start, changed_at__lt=end)
+                   .select_related("site").order_by("changed_at", "id")):
+        first.setdefault(change.site.name, change)
+        last[change.site.name] = change
+    for site in sorted(last):
+        served_before = first[site].event != AssessmentChange.Event.STARTED
+        served_after = last[site].event != AssessmentChange.Event.STOPPED
+        old = scenarios.get(first[site].old_scenario_id) if served_before else None
+        new = scenarios.get(last[site].new_scenario_id) if served_after else None
+        if served_before and served_after and old == new:
+            continue
+        event = (AssessmentChange.Event.CHANGED if served_before and served_after
+                 else AssessmentChange.Event.STARTED if served_after
+                 else AssessmentChange.Event.STOPPED)
+        changes.scenarios.append(ScenarioChange(site, old, new, last[site].changed_at, event))
 
-    exceptions = SiteException.objects.filter(experiment=experiment).select_related("site",
-                                                                                    "kind")
-    for exception in exceptions.filter(granted_on__gt=since, granted_on__lte=as_of):
-        changes.exceptions.append(_event(exception, "granted", exception.granted_on))
-    for exception in exceptions.filter(expires_on__gte=since, expires_on__lt=as_of,
-                                       revoked_on=None):
-        changes.exceptions.append(_event(exception, "expired", exception.expires_on))
-    for exception in exceptions.filter(revoked_on__gt=since, revoked_on__lte=as_of):
-        changes.exceptions.append(_event(exception, "revoked", exception.revoked_on))
+    for exception in exceptions_on(as_of, experiment.id):  # as they stood at the end
+        if since < exception.granted_on <= as_of:
+            changes.exceptions.append(_event(exception, "granted", exception.granted_on))
+        if (exception.expires_on and since <= exception.expires_on < as_of
+                and exception.revoked_on is None):
+            changes.exceptions.append(_event(exception, "expired", exception.expires_on))
+        if exception.revoked_on and since < exception.revoked_on <= as_of:
+            changes.exceptions.append(_event(exception, "revoked", exception.revoked_on))
     changes.exceptions += _renewals(experiment, start, end)
     changes.exceptions.sort(key=lambda event: (event.day, event.site))
 
     changes.steps = _steps_done(experiment, start, end)
     return changes
+
+
+def _active(exception: SiteException, day: datetime.date) -> bool:
+    return Grant(exception.id, exception.kind.name, None, exception.granted_on,
+                 exception.expires_on, exception.revoked_on).active_on(day)
 
 
 def _event(exception: SiteException, what: str, day: datetime.date) -> ExceptionEvent:

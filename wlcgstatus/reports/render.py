@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 
 from experiments.models import Experiment
 from sites.models import Site
-from sites.tables import SiteExport, SiteTable, with_table_columns
+from sites.tables import SiteTable, stream_csv, with_table_columns
 
 from .. import charts
 from .compose import MeetingReport
@@ -41,7 +41,7 @@ def as_csv() -> bytes:
     experiments = list(Experiment.objects.all())
     table = SiteTable(with_table_columns(Site.objects.all(), experiments),
                       experiments=experiments)
-    return SiteExport(export_format="csv", table=table).export().encode()
+    return "".join(stream_csv(table)).encode()
 
 
 def chart_images(report: MeetingReport, progress: Progress | None = None) -> dict[str, str]:

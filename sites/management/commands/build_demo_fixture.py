@@ -15,12 +15,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from sites.synthetic import invent_capabilities
+
 DEMO_DATE = datetime.date(2026, 11, 26)  # the day the demo's dates are relative to
 SITE_COUNT = 150
 HPC_NAME = re.compile(r"HPC|Stampede", re.IGNORECASE)
 CLOUD_NAME = re.compile(r"Cloud|AWS|Azure", re.IGNORECASE)
-SINGULARITY_VERSIONS = ["3.5.3", "3.6.4", "3.7.4", "3.8.7", "3.11.4"]
-APPTAINER_VERSIONS = ["1.1.9", "1.2.5", "1.3.4", "1.3.6"]
 
 
 class Command(BaseCommand):
@@ -88,7 +88,7 @@ def demo_objects(sites: list[dict], names: list[dict]) -> list[dict]:
             "institute": site["institute"],
         }})
         rng = random.Random(name)
-        capabilities = invent_capabilities(rng, kind)
+        capabilities = invent_capabilities(rng, kind, DEMO_DATE)
         for key, (value, reported_on) in capabilities.items():
             objects.append({"model": "sites.capabilityvalue", "fields": {
                 "site": [name], "capability": [key], "value": value, "source": "demo",
@@ -107,23 +107,6 @@ def demo_objects(sites: list[dict], names: list[dict]) -> list[dict]:
         for row in names
     ]
     return objects
-
-
-def invent_capabilities(rng: random.Random, kind: str) -> dict[str, tuple[str, datetime.date]]:
-    """Plausible answers for a site of this kind: HPC centres often lack containers, CVMFS
-    and outbound network; now and then a site has not answered a question."""
-    reported_on = DEMO_DATE - datetime.timedelta(days=rng.randint(3, 420))
-    weights = {"grid": (20, 30, 50), "hpc": (50, 30, 20), "cloud": (10, 20, 70)}[kind]
-    runtime = rng.choices(["none", "singularity", "apptainer"], weights)[0]
-    answers = {"container_runtime": runtime}
-    if runtime != "none":
-        versions = SINGULARITY_VERSIONS if runtime == "singularity" else APPTAINER_VERSIONS
-        answers["container_runtime_version"] = rng.choice(versions)
-    answers["unprivileged_userns"] = "yes" if rng.random() < 0.6 else "no"
-    answers["cvmfs"] = "yes" if rng.random() < (0.5 if kind == "hpc" else 0.97) else "no"
-    answers["outbound_network"] = "yes" if rng.random() < (0.4 if kind == "hpc" else 0.98) else "no"
-    unanswered = {key for key in ("unprivileged_userns", "cvmfs") if rng.random() < 0.04}
-    return {key: (value, reported_on) for key, value in answers.items() if key not in unanswered}
 
 
 def invent_exception(rng: random.Random, site: str) -> list[dict]:

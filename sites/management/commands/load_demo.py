@@ -2,8 +2,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
-from sites.models import Site
+from sites.models import AssessmentChange, Site
 from sites.permissions import WG_MEMBERS
 from sites.recompute import recompute
 
@@ -24,7 +25,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, accounts: bool, **options):
         call_command("loaddata", "reference", "demo", verbosity=options["verbosity"])
+        loaded_at = timezone.now()
         stored = recompute()
+        # The demo is the baseline its history starts from, not a hundred sites just joined.
+        AssessmentChange.objects.filter(event=AssessmentChange.Event.STARTED,
+                                        changed_at__gte=loaded_at).delete()
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded, {stored} assessments."))
         if accounts:
             self.create_accounts()

@@ -1,0 +1,62 @@
+"""The overview is what everyone opens first, and it only changes when the WG's data does:
+it is cached under a version that every write to that data moves on. A cache that cannot be
+reached (Redis down) is skipped, never an error."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.apps import apps
+from django.core.cache import cache
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from sites.recompute import assessments_recomputed
+
+logger = logging.getLogger(__name__)
+VERSION_KEY = "dashboard:version"
+TIMEOUT = 24 * 3600
+T = TypeVar("T")
+
+
+def cached(name: str, build: Callable[[], T]) -> T:
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            version = invalidate()
+        key = f"dashboard:{name}:{version}"
+        value = cache.get(key)
+    except Exception as error:  # any cache failure: build it, as without a cache
+        logger.warning("Cache unavailable: %s", error)
+        return build()
+    if value is None:
+        value = build()
+        try:
+            cache.set(key, value, TIMEOUT)
+        except Exception as error:
+            logger.warning("Cache unavailable: %s", error)
+    return value
+
+
+def invalidate(**kwargs) -> int:
+    """A new version: everything cached under the old one is no longer read."""
+    version = time.time_ns()
+    try:
+        cache.set(VERSION_KEY, version, None)
+    except Exception as error:
+        logger.warning("Cache unavailable: %s", error)
+    return version
+
+
+def connect() -> None:
+    """Every write to the WG's data (any model of these apps) invalidates, and so does every
+    recomputation (which writes in bulk, without model signals)."""
+    for label in ("experiments", "sites"):
+        for model in apps.get_app_config(label).get_models():
+            uid = f"dashboard-cache-{model._meta.label}"
+            post_save.connect(invalidate, sender=model, dispatch_uid=uid)
+            post_delete.connect(invalidate, sender=model, dispatch_uid=uid)
+    m2m_changed.connect(invalidate, dispatch_uid="dashboard-cache-m2m")
+    assessments_recomputed.connect(invalidate, dispatch_uid="dashboard-cache-recompute")
