@@ -44,7 +44,7 @@ class SiteFilterSet(django_filters.FilterSet):
     exception = django_filters.ChoiceFilter(choices=EXCEPTION_CHOICES, method="by_assessment",
                                             label="Exception", empty_label="any")
     tier = django_filters.MultipleChoiceFilter(
-        choices=[(tier, str(tier)) for tier, _ in TIER_CHOICES], label="Tier",
+        choices=[(tier, str(tier)) for tier, _ in TIER_CHOICES], label="Tier", distinct=False,
         widget=forms.CheckboxSelectMultiple)
     country = django_filters.ChoiceFilter(choices=countries, empty_label="any")
     kind = django_filters.ChoiceFilter(choices=SiteKind.choices, empty_label="any")

@@ -1,17 +1,20 @@
 """The cross-cutting pages: the overview, each experiment, each migration, the scenarios."""
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
 from experiments.models import Experiment, Migration, Scenario
-from sites.models import Assessment, Site, SiteException, SiteMigration
+from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
 from sites.tables import SiteTable, with_table_columns
 
 from . import charts
 from .cache import cached
 from .summary import migration_series, sites_url, summarise
+
+
+EXCEPTIONS_SHOWN = 50
 
 
 def overview(request):
@@ -35,12 +38,14 @@ def experiment_detail(request, slug: str):
                    .values("rule_id").annotate(n=Count("id")).values_list("rule_id", "n"))
     rules = [(rule, decided.get(rule.id, 0)) for rule in
              experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
-    exceptions = (SiteException.objects.filter(experiment=experiment, revoked_on=None)
-                  .select_related("site", "kind").order_by("expires_on", "site__name"))
-    active = set(SiteException.objects.filter(experiment=experiment).active_on(today)
-                 .values_list("id", flat=True))
-    sites = with_table_columns(Site.objects.filter(experiment_sites__experiment=experiment)
-                               .distinct(), [experiment])
+    # The most urgent first, and no more than a page: the sites table lists them all.
+    exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None)
+                      .select_related("site", "kind")
+                      .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
+    active = set(SiteException.objects.filter(id__in=[e.id for e in exceptions])
+                 .active_on(today).values_list("id", flat=True))
+    serves = ExperimentSite.objects.filter(site=OuterRef("pk"), experiment=experiment)
+    sites = with_table_columns(Site.objects.filter(Exists(serves)), [experiment])
     table = SiteTable(sites, experiments=[experiment])
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
     return render(request, "wlcgstatus/experiment_detail.html", {
@@ -51,6 +56,8 @@ def experiment_detail(request, slug: str):
         "rules": rules,
         "exception_kinds": experiment.exception_kinds.select_related("scenario"),
         "exceptions": [(exception, exception.id in active) for exception in exceptions],
+        "more_exceptions": len(exceptions) == EXCEPTIONS_SHOWN,
+        "exceptions_url": sites_url(experiment=experiment.slug, exception="active"),
         "table": table,
         "all_sites_url": sites_url(experiment=experiment.slug),
         "today": today,

@@ -1,0 +1,208 @@
+"""The scale benchmark: each page and operation at growing numbers of synthetic sites, timed
+side by side in one run with two references — Django admin's change list of sites (what a
+team would use instead) and a floor (one aggregate query returned as JSON) — on a throwaway
+database of the configured kind (SQLite, or PostgreSQL through DATABASE_URL)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.db.models import Count
+from django.http import JsonResponse
+from django.test import Client, RequestFactory
+from django.test.utils import setup_test_environment, teardown_test_environment
+from django.utils import timezone
+
+from sites.models import Assessment, Site
+from sites.recompute import recompute
+from sites.synthetic import PREFIX, generate_sites
+from wlcgstatus.reports.compose import compose
+from wlcgstatus.reports.render import as_markdown
+
+PAGES = {
+    "overview": "/",
+    "sites table": "/sites/",
+    "sites table, filtered": "/sites/?experiment=cms&compliance=non_compliant&tier=2",
+    "site page": "/sites/{site}/",
+    "experiment page": "/experiments/cms/",
+    "CSV export, all sites": "/sites/?_export=csv",
+    "admin change list (peer)": "/admin/sites/site/",
+}
+
+
+def floor_view(request):
+    """The floor: one aggregate query, its rows as JSON."""
+    rows = list(Assessment.objects.values("experiment_id", "scenario_id")
+                .annotate(sites=Count("id")))
+    return JsonResponse(rows, safe=False)
+
+
+class QueryCounter:
+    """Counts the SQL statements run; unlike the connection's query log, it survives the
+    connection being closed and reopened between requests."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+@dataclass
+class Measure:
+    seconds: float
+    queries: int | None = None
+    peak_bytes: int | None = None
+
+
+@dataclass
+class Round:
+    sites: int
+    assessments: int = 0
+    measures: dict[str, Measure] = field(default_factory=dict)
+
+
+class Command(BaseCommand):
+    help = ("Benchmark the dashboard at growing numbers of synthetic sites, against Django "
+            "admin's change list and a one-query floor, on a throwaway database.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sizes", default="200,2000,20000",
+                            help="Numbers of sites, ascending (default 200,2000,20000).")
+        parser.add_argument("--repeat", type=int, default=5,
+                            help="Timed runs per measure; the median is shown (default 5).")
+
+    def handle(self, *args, sizes: str, repeat: int, **options):
+        counts = sorted(int(size) for size in sizes.split(","))
+        setup_test_environment()
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True,
+                                                      serialize=False)
+        try:
+            call_command("loaddata", "reference", verbosity=0)
+            rounds = [self.measure_at(count, repeat) for count in counts]
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+            teardown_test_environment()
+        self.report(rounds)
+
+    # --- measuring ---------------------------------------------------------------------------
+
+    def measure_at(self, count: int, repeat: int) -> Round:
+        generate_sites(count - Site.objects.filter(name__startswith=PREFIX).count(), seed=7)
+        self.stderr.write(f"measuring at {count} sites…")
+        result = Round(count, Assessment.objects.count())
+        visitor, admin = Client(), Client()
+        admin.force_login(get_user_model().objects.get_or_create(
+            username="benchmark", defaults={"is_staff": True, "is_superuser": True})[0])
+        site = Site.objects.filter(name__startswith=PREFIX).order_by("name")[count // 2].name
+        for name, url in PAGES.items():
+            client = admin if "admin" in name else visitor
+            result.measures[name] = self.page(client, url.format(site=site), repeat)
+        result.measures["overview, uncached"] = self.page(visitor, "/", repeat,
+                                                          before=cache.clear)
+        factory = RequestFactory()
+        result.measures["floor: one aggregate query"] = self.call(
+            lambda: floor_view(factory.get("/floor/")), repeat)
+        result.measures["Markdown report"] = self.call(
+            lambda: as_markdown(compose(timezone.localdate())), repeat)
+        result.measures["recompute all assessments"] = self.call(recompute, max(1, repeat // 2))
+        result.measures["bulk insert of as many rows"] = self.call(
+            self.bulk_insert_assessments, max(1, repeat // 2))
+        return result
+
+    def page(self, client: Client, url: str, repeat: int,
+             before: Callable[[], None] | None = None) -> Measure:
+        def get():
+            if before:
+                before()
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            if response.streaming:
+                for _ in response.streaming_content:
+                    pass
+            return response
+
+        get()  # warm up: imports, templates, caches
+        queries = QueryCounter()
+        with connection.execute_wrapper(queries):
+            get()
+        tracemalloc.start()
+        get()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        measure = self.call(get, repeat)
+        measure.queries, measure.peak_bytes = queries.count, peak
+        return measure
+
+    @staticmethod
+    def call(function: Callable, repeat: int) -> Measure:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+        return Measure(statistics.median(times))
+
+    @staticmethod
+    def bulk_insert_assessments() -> None:
+        """The reference for recomputation: writing the same rows without evaluating."""
+        rows = list(Assessment.objects.all())
+        Assessment.objects.all().delete()
+        for row in rows:
+            row.pk = None
+        Assessment.objects.bulk_create(rows, batch_size=2000)
+
+    # --- reporting ---------------------------------------------------------------------------
+
+    def report(self, rounds: list[Round]) -> None:
+        write = self.stdout.write
+        vendor = connection.vendor
+        write(f"\nwlcgstatus benchmark on {vendor}; median of the timed runs, in milliseconds "
+              f"(queries in brackets)\n")
+        header = f"{'':34}" + "".join(f"{r.sites:>8,} sites{'':7}" for r in rounds)
+        write(header)
+        write(f"{'(assessments)':34}" + "".join(f"{r.assessments:>14,}{'':7}" for r in rounds))
+        for name in rounds[0].measures:
+            cells = []
+            for r in rounds:
+                m = r.measures[name]
+                queries = f"({m.queries})" if m.queries is not None else ""
+                cells.append(f"{m.seconds * 1000:>12.1f} {queries:<7}")
+            write(f"{name:34}" + " ".join(cells))
+
+        first, last = rounds[0], rounds[-1]
+        write("\nRatios")
+        for name in PAGES:
+            same = len({r.measures[name].queries for r in rounds}) == 1
+            write(f"  {name:32} queries the same at every size: {'yes' if same else 'NO'}; "
+                  f"time at {last.sites:,} / at {first.sites:,}: "
+                  f"{last.measures[name].seconds / first.measures[name].seconds:.2f}")
+        floor = last.measures["floor: one aggregate query"].seconds
+        admin = last.measures["admin change list (peer)"].seconds
+        for name in ("overview", "overview, uncached", "sites table", "sites table, filtered",
+                     "site page", "experiment page"):
+            seconds = last.measures[name].seconds
+            write(f"  at {last.sites:,} sites, {name:24} / floor: {seconds / floor:6.2f}   "
+                  f"/ admin change list: {seconds / admin:5.2f}")
+        recompute_time = last.measures["recompute all assessments"].seconds
+        insert_time = last.measures["bulk insert of as many rows"].seconds
+        write(f"  recompute of {last.assessments:,} assessments / bulk insert of the same rows: "
+              f"{recompute_time / insert_time:.2f}")
+        export = "CSV export, all sites"
+        write("  CSV export peak memory: " + ", ".join(
+            f"{r.sites:,} sites {r.measures[export].peak_bytes / 2**20:.1f} MiB"
+            for r in rounds))
+        if len(rounds) > 1:
+            previous = rounds[-2]
+            write(f"  CSV export peak memory at {last.sites:,} / at {previous.sites:,}: "
+                  f"{last.measures[export].peak_bytes / previous.measures[export].peak_bytes:.2f}")
