@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
@@ -52,12 +53,27 @@ class FederationAdmin(admin.ModelAdmin):
 
 @admin.register(Site)
 class SiteAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "tier", "country", "kind", "institute"]
-    list_filter = ["tier", "kind", "experiment_sites__experiment", "country"]
+    list_display = ["name", "tier", "country", "kind", "institute", "retired_on"]
+    list_filter = ["tier", "kind", "experiment_sites__experiment", "country",
+                   ("retired_on", admin.EmptyFieldListFilter)]
     search_fields = ["name", "institute", "country", "experiment_sites__name"]
     filter_horizontal = ["federations"]
     inlines = [ExperimentSiteInline, CapabilityValueInline, SiteExceptionInline,
                AssessmentInline]
+    actions = ["retire_sites"]
+
+    @admin.action(description="Retire the selected sites", permissions=["change"])
+    def retire_sites(self, request, queryset) -> None:
+        """Sites gone from CRIC stay until a WG member retires them: they keep their names,
+        reports, exceptions and history, with the day they were retired."""
+        today = timezone.localdate()
+        sites = list(queryset.filter(retired_on__isnull=True))
+        for site in sites:  # one at a time, so that the history records each
+            site.retired_on = today
+            site._change_reason = f"Retired by {request.user.get_username()}"
+            site.save()
+        self.message_user(request, f"Retired {len(sites)} site{'s' if len(sites) != 1 else ''}"
+                                   f" on {today}.", messages.SUCCESS)
 
 
 @admin.register(ExperimentSite)

@@ -60,6 +60,11 @@ class Site(NaturalKeyModel):
         settings.AUTH_USER_MODEL, blank=True, related_name="contact_for_sites",
         help_text="The people who report this site's capabilities.",
     )
+    retired_on = models.DateField(
+        null=True, blank=True,
+        help_text="The day a WG member retired the site, e.g. once it left CRIC; it keeps "
+                  "its data.",
+    )
 
     history = HistoricalRecords()
     natural_key_fields = ("name",)
