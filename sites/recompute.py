@@ -144,8 +144,9 @@ def preview(site: Site, reported: dict[str, str], today: datetime.date | None = 
 def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
                      rules: dict[int, list[Rule]], outcomes: dict[int, Outcome],
                      today: datetime.date) -> int:
-    served = set(ExperimentSite.objects
-                 .filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
+    # A retired site serves nothing any more: it keeps its data but leaves the figures.
+    serving = ExperimentSite.objects.filter(site__retired_on__isnull=True)
+    served = set(serving.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
                  .values_list("site_id", "experiment_id"))
     kinds = dict(Site.objects.filter(id__in=site_ids).values_list("id", "kind"))
     reported = load_reported(site_ids)
@@ -182,8 +183,8 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
                if before.get((a.site_id, a.experiment_id), MISSING) != a.scenario_id]
     # A site that no longer serves an experiment keeps no assessment for it.
     gone = (Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
-            .exclude(Exists(ExperimentSite.objects.filter(site=OuterRef("site"),
-                                                          experiment=OuterRef("experiment")))))
+            .exclude(Exists(serving.filter(site=OuterRef("site"),
+                                           experiment=OuterRef("experiment")))))
     changes += [AssessmentChange(event=AssessmentChange.Event.STOPPED, site_id=site_id,
                                  experiment_id=experiment_id, old_scenario_id=scenario_id,
                                  reason="No longer serves the experiment.", changed_at=now)

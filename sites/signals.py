@@ -7,7 +7,7 @@ deleted with its reports and exceptions) must be complete before anything is rec
 """
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from experiments.models import ExceptionKind, PolicyRule, RuleCondition
@@ -23,12 +23,21 @@ def site_saved(sender, instance: Site, raw: bool = False, **kwargs) -> None:
         recompute(sites=[instance.pk])
 
 
+@receiver(pre_save, sender=ExperimentSite)
+def name_moving(sender, instance: ExperimentSite, raw: bool = False, **kwargs) -> None:
+    # A name moved to another site leaves the old one: both must be recomputed.
+    if not raw and instance.pk:
+        instance._previous_site_id = (ExperimentSite.objects.filter(pk=instance.pk)
+                                      .values_list("site_id", flat=True).first())
+
+
 @receiver(post_save, sender=CapabilityValue)
 @receiver(post_save, sender=ExperimentSite)
 @receiver(post_save, sender=SiteException)
 def site_input_saved(sender, instance, raw: bool = False, **kwargs) -> None:
     if not raw:
-        recompute(sites=[instance.site_id])
+        previous = getattr(instance, "_previous_site_id", None)
+        recompute(sites=sorted({instance.site_id, previous} - {None}))
 
 
 @receiver(post_delete, sender=CapabilityValue)

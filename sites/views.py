@@ -38,7 +38,7 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
 
     def get_queryset(self):
         self.experiments = list(Experiment.objects.all())
-        return with_table_columns(Site.objects.all(), self.experiments)
+        return with_table_columns(Site.objects.filter(retired_on=None), self.experiments)
 
     def get_table_kwargs(self):
         return {"experiments": self.experiments}

@@ -138,3 +138,23 @@ def test_demo_data_exercises_every_rule_and_exception(demo):
     assert assessed.exclude(lapsed_exception=None).exists()
     assert Site.objects.filter(kind="hpc").exists()
     assert not CapabilityValue.objects.exclude(source="demo").exists()
+
+
+def test_a_name_moved_to_another_site_recomputes_both(reference):
+    old_home = make_site("OLD-HOME", serves=("cms",), container_runtime="none")
+    new_home = make_site("NEW-HOME", container_runtime="apptainer")
+    name = ExperimentSite.objects.get(site=old_home)
+    name.site = new_home
+    name.save()
+    assert not Assessment.objects.filter(site=old_home).exists()
+    assert scenario_of(new_home, "cms") == "containers-isolate-payloads"
+
+
+def test_a_retired_site_leaves_the_figures_and_the_table_but_keeps_its_page(reference, client):
+    site = make_site("RETIRING", serves=("cms", "atlas"), container_runtime="none")
+    site.retired_on = datetime.date.today()
+    site.save()
+    assert not Assessment.objects.filter(site=site).exists()
+    assert CapabilityValue.objects.filter(site=site).exists()
+    assert "RETIRING" not in client.get("/sites/").content.decode()
+    assert "Retired on" in client.get("/sites/RETIRING/").content.decode()
