@@ -1,3 +1,5 @@
+from django.conf import settings
+
 from experiments.models import Experiment
 from sites.models import CapabilityValue
 
@@ -9,4 +11,5 @@ def navigation(request) -> dict:
         "nav_experiments": lambda: list(Experiment.objects.only("slug", "name")),
         "illustrative_data": lambda: CapabilityValue.objects.filter(
             source=CapabilityValue.Source.DEMO).exists(),
+        "sso_provider": settings.OIDC_PROVIDER_NAME if settings.OIDC_RP_CLIENT_ID else "",
     }

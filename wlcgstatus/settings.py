@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "simple_history",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "experiments",
     "sites",
     "wlcgstatus",
@@ -128,6 +131,26 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
+# Single sign-on with an OpenID Connect provider (CERN SSO, WLCG IAM), on when
+# OIDC_RP_CLIENT_ID is set; local accounts keep working beside it.
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="single sign-on")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_WG_GROUPS = env.list("OIDC_WG_GROUPS", default=[])
+OIDC_SITE_CONTACT_PREFIX = env.str("OIDC_SITE_CONTACT_PREFIX", default="")
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+AUTHENTICATION_BACKENDS = [
+    *(["wlcgstatus.oidc.GroupMappingBackend"] if OIDC_RP_CLIENT_ID else []),
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "my_sites"
 LOGOUT_REDIRECT_URL = "overview"
@@ -159,6 +182,41 @@ CELERY_BEAT_SCHEDULE = {
         "task": "wlcgstatus.tasks.remind",
         "schedule": crontab(hour=7, minute=0),
     },
+}
+
+# The JSON API (/api/): anyone may read (signed-in users only when READ_REQUIRES_LOGIN); a
+# site's capabilities are written with a token of that site. Lists come 50 to a page, up to
+# 500 with ?page_size=.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["wlcgstatus.api.authentication.ReadAccess"],
+    "DEFAULT_PAGINATION_CLASS": "wlcgstatus.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["wlcgstatus.api.filters.FilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
+                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "wlcgstatus.api.schema.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "wlcgstatus API",
+    "DESCRIPTION": "The WLCG Traceability and Isolation WG's status dashboard as JSON: sites, "
+                   "their capabilities and assessments, the experiments' policies, scenarios, "
+                   "exceptions, migrations and the per-experiment summary. Anyone may read "
+                   "(signed-in users only where the dashboard requires a sign-in). "
+                   "A site's capabilities are reported with an API token of that site, made "
+                   "by a site contact on the site's “API tokens” page.",
+    "VERSION": "1.0.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["wlcgstatus.api.authentication.ReadAccess"],
+    # The docs page loads Swagger UI from this server (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {"ComplianceEnum": "experiments.models.Compliance",
+                            "SiteKindEnum": "experiments.models.SiteKind"},
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"

@@ -13,7 +13,6 @@ from . import charts
 from .cache import cached
 from .summary import migration_series, sites_url, summarise
 
-
 EXCEPTIONS_SHOWN = 50
 
 

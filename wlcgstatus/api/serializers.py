@@ -1,0 +1,339 @@
+"""What the API shows of each thing, and the one thing it accepts: a site's capability values,
+checked by the capability form's own rules."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from experiments.capabilities import OPERATOR_LABELS
+from experiments.models import (
+    CapabilityDefinition,
+    Compliance,
+    ExceptionKind,
+    Experiment,
+    PolicyRule,
+    RuleCondition,
+    Scenario,
+)
+from sites.forms import CapabilityForm
+from sites.models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
+from sites.updates import current_values
+
+
+def slug(**kwargs) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(slug_field="slug", read_only=True, **kwargs)
+
+
+class PageField(serializers.Field):
+    """The object's page on the dashboard, as an absolute URL."""
+
+    def __init__(self, source: str = "*", **kwargs):
+        super().__init__(source=source, read_only=True, **kwargs)
+
+    def to_representation(self, value) -> str:
+        return self.context["request"].build_absolute_uri(value.get_absolute_url())
+
+
+extend_schema_field({"type": "string", "format": "uri"})(PageField)
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class PersonField(serializers.Field):
+    """Who reported a value, as the site page names them."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+# --- reference data -------------------------------------------------------------------------
+
+class ScenarioSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:scenario-detail",
+                                               lookup_field="slug")
+
+    class Meta:
+        model = Scenario
+        fields = ["url", "slug", "name", "short_name", "colour", "compliance", "description",
+                  "payload_isolated", "pilot_credentials", "payload_credentials", "position"]
+
+
+class RuleConditionSerializer(serializers.ModelSerializer):
+    capability = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    operator = serializers.ChoiceField(choices=list(OPERATOR_LABELS.items()), read_only=True)
+
+    class Meta:
+        model = RuleCondition
+        fields = ["capability", "operator", "value"]
+
+
+class PolicyRuleSerializer(serializers.ModelSerializer):
+    scenario = slug()
+    conditions = RuleConditionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PolicyRule
+        fields = ["position", "summary", "site_kind", "conditions", "scenario",
+                  "pilot_credentials", "payload_credentials", "allows_production",
+                  "allows_user_jobs"]
+
+
+class ExceptionKindSerializer(serializers.ModelSerializer):
+    scenario = slug()
+
+    class Meta:
+        model = ExceptionKind
+        fields = ["slug", "name", "description", "scenario", "pilot_credentials",
+                  "payload_credentials", "allows_production", "allows_user_jobs",
+                  "requires_expiry"]
+
+
+class ExperimentSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:experiment-detail",
+                                               lookup_field="slug")
+    page = PageField()
+    rules = PolicyRuleSerializer(many=True, read_only=True,
+                                 help_text="The policy: the first rule whose conditions hold "
+                                           "decides.")
+    exception_kinds = ExceptionKindSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Experiment
+        fields = ["url", "page", "slug", "name", "framework", "credential_model", "plan",
+                  "position", "rules", "exception_kinds"]
+
+
+# --- sites ----------------------------------------------------------------------------------
+
+class ExceptionRefSerializer(serializers.ModelSerializer):
+    kind = slug()
+
+    class Meta:
+        model = SiteException
+        fields = ["id", "kind", "expires_on"]
+
+
+class SiteAssessmentBriefSerializer(serializers.ModelSerializer):
+    experiment = slug()
+    scenario = slug(allow_null=True)
+    compliance = serializers.ChoiceField(choices=Compliance.choices, source="scenario.compliance",
+                                         read_only=True, allow_null=True)
+
+    class Meta:
+        model = Assessment
+        fields = ["experiment", "scenario", "compliance"]
+
+
+class SiteAssessmentSerializer(SiteAssessmentBriefSerializer):
+    """The policy engine's stored result for one experiment the site serves."""
+
+    rule = serializers.IntegerField(source="rule.position", read_only=True, allow_null=True,
+                                    help_text="The position of the rule that decided.")
+    exception = ExceptionRefSerializer(read_only=True, allow_null=True,
+                                       help_text="The active exception that overrides the rule.")
+    lapsed_exception = ExceptionRefSerializer(
+        read_only=True, allow_null=True, help_text="An expired exception that no longer applies.")
+
+    class Meta:
+        model = Assessment
+        fields = ["experiment", "scenario", "compliance", "pilot_credentials",
+                  "payload_credentials", "allows_production", "allows_user_jobs", "reason",
+                  "rule", "exception", "lapsed_exception", "computed_at"]
+
+
+class AssessmentSerializer(SiteAssessmentSerializer):
+    site = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta(SiteAssessmentSerializer.Meta):
+        fields = ["site", *SiteAssessmentSerializer.Meta.fields]
+
+
+class CapabilityValueSerializer(serializers.ModelSerializer):
+    capability = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    name = serializers.CharField(source="capability.name", read_only=True)
+    reported_by = PersonField()
+    illustrative = serializers.BooleanField(read_only=True,
+                                            help_text="Invented for the demo.")
+
+    class Meta:
+        model = CapabilityValue
+        fields = ["capability", "name", "value", "reported_by", "source", "reported_at",
+                  "illustrative"]
+
+
+class ExperimentNameSerializer(serializers.ModelSerializer):
+    experiment = slug()
+
+    class Meta:
+        model = ExperimentSite
+        fields = ["experiment", "name", "tier"]
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:site-detail", lookup_field="name")
+    page = PageField()
+    federations = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    experiments = serializers.SerializerMethodField(
+        help_text="The experiments the site serves, by slug.")
+    assessments = SiteAssessmentBriefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Site
+        fields = ["url", "page", "name", "tier", "country", "country_code", "kind", "institute",
+                  "federations", "experiments", "assessments"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_experiments(self, site: Site) -> list[str]:
+        return list(dict.fromkeys(name.experiment.slug for name in site.experiment_sites.all()))
+
+
+class SiteDetailSerializer(SiteSerializer):
+    experiment_names = ExperimentNameSerializer(
+        source="experiment_sites", many=True, read_only=True,
+        help_text="The names the experiments use for (parts of) the site.")
+    capabilities = CapabilityValueSerializer(
+        source="capability_values", many=True, read_only=True,
+        help_text="What the site reported, by whom and when.")
+    assessments = SiteAssessmentSerializer(many=True, read_only=True)
+
+    class Meta(SiteSerializer.Meta):
+        fields = [*SiteSerializer.Meta.fields, "retired_on", "experiment_names", "capabilities"]
+
+
+class ExceptionSerializer(serializers.ModelSerializer):
+    site = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    experiment = slug()
+    kind = slug()
+    kind_name = serializers.CharField(source="kind.name", read_only=True)
+    scenario = serializers.SlugRelatedField(
+        source="kind.scenario", slug_field="slug", read_only=True,
+        help_text="The scenario that applies while the exception is active.")
+    active = serializers.BooleanField(source="is_active", read_only=True,
+                                      help_text="Granted, not expired and not revoked today.")
+
+    class Meta:
+        model = SiteException
+        fields = ["id", "site", "experiment", "kind", "kind_name", "scenario", "reason",
+                  "granted_by", "granted_on", "expires_on", "revoked_on", "active"]
+
+
+# --- migrations and the summary, made from wlcgstatus.summary's figures ---------------------
+
+class StepProgressSerializer(serializers.Serializer):
+    position = serializers.IntegerField(source="step.position")
+    name = serializers.CharField(source="step.name")
+    target_date = serializers.DateField(source="step.target_date", allow_null=True)
+    sites_done = serializers.IntegerField(source="done",
+                                          help_text="Sites that have completed this step.")
+    share = serializers.FloatField(help_text="Percent of the sites taking part.")
+    overdue = serializers.BooleanField(help_text="Past its target date and not done by all.")
+
+
+class MigrationSerializer(serializers.Serializer):
+    experiment = serializers.CharField(source="migration.experiment.slug")
+    slug = serializers.CharField(source="migration.slug")
+    name = serializers.CharField(source="migration.name")
+    description = serializers.CharField(source="migration.description")
+    page = PageField(source="migration")
+    sites = serializers.IntegerField(source="total", help_text="Sites taking part.")
+    steps = StepProgressSerializer(many=True)
+
+
+class FigureSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="The scenario's slug, the compliance class, or the "
+                                          "exception state (active, expiring, lapsed).")
+    label = serializers.CharField()
+    count = serializers.IntegerField(help_text="Sites.")
+    share = serializers.FloatField(help_text="Percent of the experiment's sites.")
+    sites = serializers.SerializerMethodField(help_text="These sites, from the sites list.")
+
+    def get_sites(self, figure) -> str:
+        return api_sites_url(self.context["request"], figure.url)
+
+
+class SummarySerializer(serializers.Serializer):
+    experiment = serializers.CharField(source="experiment.slug")
+    name = serializers.CharField(source="experiment.name")
+    total = serializers.IntegerField(help_text="Sites the experiment has assessed.")
+    sites = serializers.SerializerMethodField(help_text="These sites, from the sites list.")
+    scenarios = FigureSerializer(many=True, help_text="Sites per scenario, where there are any.")
+    compliance = FigureSerializer(many=True, help_text="Sites per compliance class.")
+    exceptions = FigureSerializer(many=True, help_text="Sites with an active exception, one "
+                                                       "expiring within 30 days, or one that "
+                                                       "expired while still relied on.")
+
+    def get_sites(self, summary) -> str:
+        return api_sites_url(self.context["request"], summary.url)
+
+
+def api_sites_url(request, table_url: str) -> str:
+    """The API's sites list with the filters of a sites-table link: the filters are the same."""
+    query = table_url.partition("?")[2]
+    return request.build_absolute_uri(reverse("api:site-list") + (f"?{query}" if query else ""))
+
+
+# --- writing a site's capabilities ----------------------------------------------------------
+
+class CapabilityValuesField(serializers.DictField):
+    """Capability key → value; its schema lists the capability definitions (schema.py)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(allow_blank=True, max_length=100),
+                         allow_empty=False, **kwargs)
+
+
+class CapabilityReportSerializer(serializers.Serializer):
+    """What a site reports. The values are checked as the capability form checks them, against
+    the site's values as they will be after the change (a runtime's version needs a runtime)."""
+
+    values = CapabilityValuesField()
+    reporter = serializers.ChoiceField(
+        choices=[(CapabilityValue.Source.API.value, "a person or the site's own tooling"),
+                 (CapabilityValue.Source.PROBE.value, "the capability probe")],
+        default=CapabilityValue.Source.API.value,
+        help_text="Recorded as the values' source.")
+
+    def validate_values(self, values: dict[str, str]) -> dict[str, str]:
+        site = self.context["site"]
+        definitions = {d.key: d for d in CapabilityDefinition.objects.select_related("only_with")}
+        errors = {key: [f"“{key}” is not a capability; the capabilities are "
+                        f"{', '.join(sorted(definitions))}."]
+                  for key in values if key not in definitions}
+        data = {**current_values(site), **values}
+        form = CapabilityForm(data, definitions=list(definitions.values()))
+        del form.fields["snapshot"]  # the form's guard against concurrent edits; not used here
+        if not form.is_valid():
+            for key, problems in form.errors.as_data().items():
+                errors[key] = [message for problem in problems
+                               for message in _explained(problem, definitions.get(key),
+                                                         data.get(key, ""))]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {key: form.cleaned_data[key] for key in values}
+
+
+def _explained(problem: ValidationError, definition: CapabilityDefinition | None,
+               raw: str) -> list[str]:
+    """The form's messages, except that a value outside a choice is told what the choices
+    are, in the words of the capability's own validation."""
+    if problem.code == "invalid_choice" and definition is not None:
+        try:
+            definition.validate_value(raw)
+        except ValidationError as explained:
+            return explained.messages
+    return problem.messages
+
+
+class CapabilityReportResultSerializer(serializers.Serializer):
+    site = serializers.CharField()
+    changed = serializers.ListField(child=serializers.CharField(),
+                                    help_text="The capabilities whose value changed.")
+    capabilities = CapabilityValueSerializer(many=True,
+                                             help_text="All the site's values, after the change.")
+    assessments = SiteAssessmentSerializer(many=True, help_text="The site's assessments, "
+                                                                "recomputed.")

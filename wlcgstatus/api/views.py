@@ -1,0 +1,209 @@
+"""The API's endpoints. Every list is paginated and stably ordered, and loads what it shows in a
+number of queries that does not grow with the number of rows."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, viewsets
+from rest_framework.response import Response
+
+from experiments.models import (
+    ExceptionKind,
+    Experiment,
+    Migration,
+    PolicyRule,
+    RuleCondition,
+    Scenario,
+)
+from sites.filters import SiteFilterSet
+from sites.models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
+from sites.updates import record_capabilities
+from wlcgstatus.summary import migration_progress, summarise
+
+from . import serializers
+from .authentication import HoldsTokenOfThisSite, SiteTokenAuthentication
+from .filters import AssessmentFilterSet, ExceptionFilterSet, MigrationFilterSet
+from .schema import DETAIL, REPORT_ERRORS
+
+EXPERIMENT_ORDER = ("experiment__position", "experiment__name")
+SLUG = "[-a-zA-Z0-9_]+"
+
+
+def site_assessments(detailed: bool) -> Prefetch:
+    queryset = Assessment.objects.select_related("experiment", "scenario").order_by(
+        *EXPERIMENT_ORDER)
+    if detailed:
+        queryset = queryset.select_related("rule", "exception__kind", "lapsed_exception__kind")
+    return Prefetch("assessments", queryset)
+
+
+def site_values() -> Prefetch:
+    return Prefetch("capability_values", CapabilityValue.objects.select_related(
+        "capability", "reported_by").order_by("capability__position", "capability__name"))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Sites, filtered as the sites table filters them",
+                       description="The same filters as the dashboard's sites table (/sites/), "
+                                   "including one per capability (cap_<key>). Retired sites "
+                                   "are not listed."),
+    retrieve=extend_schema(summary="A site, by its WLCG name",
+                           description="Its experiment names, capability values with who "
+                                       "reported them and when, and its assessment per "
+                                       "experiment."),
+)
+class SiteViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_field = "name"
+    lookup_value_regex = "[^/]+"
+    filterset_class = SiteFilterSet
+
+    def get_queryset(self):
+        names = Prefetch("experiment_sites", ExperimentSite.objects.select_related("experiment")
+                         .order_by(*EXPERIMENT_ORDER, "name"))
+        queryset = Site.objects.order_by("name").prefetch_related("federations", names)
+        if self.action == "retrieve":  # a retired site keeps its page, as on the dashboard
+            return queryset.prefetch_related(site_assessments(detailed=True), site_values())
+        # As the sites table: a retired site is no longer listed.
+        return queryset.filter(retired_on=None).prefetch_related(
+            site_assessments(detailed=False))
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.SiteDetailSerializer
+        return serializers.SiteSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Experiments, with their policy rules and exception kinds"),
+    retrieve=extend_schema(summary="An experiment, by its slug"),
+)
+class ExperimentViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    serializer_class = serializers.ExperimentSerializer
+    queryset = (Experiment.objects.order_by("position", "name")
+                .prefetch_related(
+                    Prefetch("rules", PolicyRule.objects.select_related("scenario")
+                             .order_by("position")
+                             .prefetch_related(Prefetch(
+                                 "conditions", RuleCondition.objects
+                                 .select_related("capability").order_by("id")))),
+                    Prefetch("exception_kinds", ExceptionKind.objects.select_related("scenario")
+                             .order_by("name", "id"))))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The WG's isolation scenarios"),
+    retrieve=extend_schema(summary="A scenario, by its slug"),
+)
+class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_field = "slug"
+    lookup_value_regex = SLUG
+    serializer_class = serializers.ScenarioSerializer
+    queryset = Scenario.objects.order_by("position", "name")
+
+
+@extend_schema_view(list=extend_schema(summary="Assessments: per site and experiment, the "
+                                               "scenario, credentials, workloads and why"))
+class AssessmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.AssessmentSerializer
+    filterset_class = AssessmentFilterSet
+    queryset = (Assessment.objects.select_related("site", "experiment", "scenario", "rule",
+                                                  "exception__kind", "lapsed_exception__kind")
+                .order_by("site__name", *EXPERIMENT_ORDER))
+
+
+@extend_schema_view(list=extend_schema(summary="Exceptions granted to sites"))
+class ExceptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.ExceptionSerializer
+    filterset_class = ExceptionFilterSet
+
+    def get_queryset(self):
+        active = SiteException.objects.active_on(timezone.localdate()).filter(pk=OuterRef("pk"))
+        return (SiteException.objects.select_related("site", "experiment", "kind__scenario")
+                .annotate(is_active=Exists(active))
+                .order_by("site__name", *EXPERIMENT_ORDER, "-granted_on", "-id"))
+
+
+@extend_schema_view(list=extend_schema(summary="Migrations, with each step's progress"))
+class MigrationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.MigrationSerializer
+    filterset_class = MigrationFilterSet
+    queryset = (Migration.objects.select_related("experiment")
+                .order_by(*EXPERIMENT_ORDER, "name", "id"))
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        progress = migration_progress(page, timezone.localdate())
+        return self.get_paginated_response(self.get_serializer(progress, many=True).data)
+
+
+@extend_schema_view(list=extend_schema(
+    summary="Per experiment: its sites per scenario, per compliance class and by exception "
+            "state",
+    description="The overview's figures. Each figure links to the sites list behind it."))
+class SummaryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.SummarySerializer
+    queryset = Experiment.objects.order_by("position", "name")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        summaries = summarise(timezone.localdate(), list(page))
+        return self.get_paginated_response(self.get_serializer(summaries, many=True).data)
+
+
+class CapabilityReportView(generics.GenericAPIView):
+    """Report a site's capability values with an API token of that site."""
+
+    authentication_classes = [SiteTokenAuthentication]
+    permission_classes = [HoldsTokenOfThisSite]
+    serializer_class = serializers.CapabilityReportSerializer
+    queryset = Site.objects.all()
+    filter_backends = []
+    pagination_class = None
+
+    @extend_schema(
+        summary="Report a site's capability values",
+        description="Only the capabilities given change; an empty string withdraws a value. "
+                    "The values are checked as the capability form checks them; if any is "
+                    "wrong, nothing is stored. Every value sent counts as confirmed, changed "
+                    "or not. The answer holds the site's values and its assessments after "
+                    "the change.",
+        request=serializers.CapabilityReportSerializer,
+        responses={
+            200: serializers.CapabilityReportResultSerializer,
+            400: OpenApiResponse(REPORT_ERRORS, "A value is wrong; nothing was stored."),
+            401: OpenApiResponse(DETAIL, "No token, or an unknown or revoked one."),
+            403: OpenApiResponse(DETAIL, "The token is another site's, or its maker may no "
+                                         "longer edit the site."),
+        },
+    )
+    def post(self, request, name: str):
+        token = request.auth
+        site = token.site
+        with transaction.atomic():
+            # Locked from the check to the save, as the capability form does: the values are
+            # checked against the site's values as they will be.
+            Site.objects.select_for_update().get(pk=site.pk)
+            report = self.get_serializer(data=request.data, context={
+                **self.get_serializer_context(), "site": site})
+            report.is_valid(raise_exception=True)
+            changed = record_capabilities(site, report.validated_data["values"],
+                                          user=token.created_by,
+                                          source=report.validated_data["reporter"])
+        result = {
+            "site": site.name,
+            "changed": changed,
+            "capabilities": CapabilityValue.objects.filter(site=site)
+                            .select_related("capability", "reported_by")
+                            .order_by("capability__position", "capability__name"),
+            "assessments": Assessment.objects.filter(site=site)
+                           .select_related("experiment", "scenario", "rule", "exception__kind",
+                                           "lapsed_exception__kind")
+                           .order_by(*EXPERIMENT_ORDER),
+        }
+        return Response(serializers.CapabilityReportResultSerializer(
+            result, context=self.get_serializer_context()).data)
