@@ -98,3 +98,11 @@ def test_it_prints_what_it_found(capsys, monkeypatch):
 
 def test_the_probe_is_python_3_6():
     ast.parse(inspect.getsource(probe), feature_version=(3, 6))
+
+
+def test_the_probe_can_be_downloaded_from_the_dashboard(client):
+    response = client.get("/probe/wlcg_capability_probe.py")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        'attachment; filename="wlcg_capability_probe.py"')
+    assert b"".join(response.streaming_content).decode() == inspect.getsource(probe)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("experiments/<slug:experiment>/migrations/<slug:slug>/", views.migration_detail,
          name="migration_detail"),
     path("scenarios/", views.scenario_list, name="scenario_list"),
+    path("probe/wlcg_capability_probe.py", views.probe_script, name="probe_script"),
     path("me/", site_views.my_sites, name="my_sites"),
     path("changes/", site_views.recent_changes, name="recent_changes"),
     path("exceptions/<int:pk>/renew/", site_views.exception_renew, name="exception_renew"),

@@ -1,6 +1,9 @@
 """The cross-cutting pages: the overview, each experiment, each migration, the scenarios."""
 
+from pathlib import Path
+
 from django.db.models import Count, Exists, OuterRef
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tables2 import RequestConfig
@@ -14,6 +17,7 @@ from .cache import cached
 from .summary import migration_series, sites_url, summarise
 
 EXCEPTIONS_SHOWN = 50
+PROBE_PATH = Path(__file__).parent / "probe" / "wlcg_capability_probe.py"
 
 
 def overview(request):
@@ -114,3 +118,9 @@ def scenario_list(request):
         rows.append((scenario, per_experiment,
                      sum(counts.get((scenario.id, e.id), 0) for e in experiments)))
     return render(request, "wlcgstatus/scenario_list.html", {"rows": rows})
+
+
+def probe_script(request):
+    """The capability probe, for site admins to copy onto a worker node."""
+    return FileResponse(open(PROBE_PATH, "rb"), as_attachment=True,
+                        filename=PROBE_PATH.name, content_type="text/x-python")

@@ -138,7 +138,8 @@ def main(argv=None):
         return 1
     print(f"Reported to {args.url} for {args.site}.")
     for assessment in answer.get("assessments", []):
-        print("  {}: {}".format(assessment.get("experiment"), assessment.get("scenario")))
+        print("  {}: {} ({})".format(assessment.get("experiment"), assessment.get("scenario"),
+                                     assessment.get("compliance")))
     return 0
 
 
