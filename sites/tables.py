@@ -124,6 +124,6 @@ def stream_csv(table: tables.Table) -> Iterator[str]:
     columns = [column for column in table.columns if not column.column.exclude_from_export]
     writer = csv.writer(_Echo())
     yield writer.writerow([str(column.header) for column in columns])
-    for record in table.data.data.iterator(chunk_size=2000):
+    for record in table.data.data.iterator(chunk_size=500):
         row = BoundRow(record, table=table)
         yield writer.writerow([row.get_cell_value(column.name) for column in columns])
