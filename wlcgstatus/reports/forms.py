@@ -15,6 +15,10 @@ class ReportForm(forms.ModelForm):
                    "since": DateInput(),
                    "format": forms.RadioSelect}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["format"].choices = Report.Format.choices  # no empty “---------” radio
+
     def clean_as_of(self):
         as_of = self.cleaned_data["as_of"]
         if as_of > timezone.localdate():
