@@ -5,6 +5,8 @@ import factory
 from experiments.models import CapabilityDefinition, Experiment
 from sites.models import CapabilityValue, ExperimentSite, Site
 
+PASSWORD = "grid sites keep moving 42"  # every test account's
+
 
 class SiteFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -19,7 +19,6 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import schemathesis
-from django.contrib.auth.models import Group
 from django.contrib.staticfiles import finders
 from django.core import signals
 from django.db import close_old_connections, connection
@@ -46,54 +45,17 @@ from sites.models import (
     SiteException,
     SiteMigration,
 )
-from sites.permissions import WG_MEMBERS
 from sites.recompute import recompute
 from wlcgstatus.models import SiteToken
 from wlcgstatus.summary import summarise
 from wlcgstatus.wsgi import application
 
-from .factories import make_site
+from .factories import PASSWORD, make_site
 
-PASSWORD = "grid sites keep moving 42"
 LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 
 
 # --- data and people -----------------------------------------------------------------------------
-
-@pytest.fixture
-def site_a(reference) -> Site:
-    """A grid site without a container runtime: CMS finds it not isolated."""
-    return make_site("SITE-A", serves=("cms", "atlas"), container_runtime="none", cvmfs="yes",
-                     outbound_network="no")
-
-
-@pytest.fixture
-def site_b(reference) -> Site:
-    return make_site("SITE-B", serves=("cms",), container_runtime="singularity",
-                     container_runtime_version="3.8.7", cvmfs="yes")
-
-
-@pytest.fixture
-def contact_a(django_user_model, site_a):
-    user = django_user_model.objects.create_user(
-        "alice", "alice@site-a.example.org", PASSWORD, first_name="Alice", last_name="Able")
-    site_a.contacts.add(user)
-    return user
-
-
-@pytest.fixture
-def contact_b(django_user_model, site_b):
-    user = django_user_model.objects.create_user("bob", "bob@site-b.example.org", PASSWORD)
-    site_b.contacts.add(user)
-    return user
-
-
-@pytest.fixture
-def wg_member(django_user_model, reference):
-    user = django_user_model.objects.create_user("wendy", "wendy@wlcg.example.org", PASSWORD)
-    user.groups.add(Group.objects.get(name=WG_MEMBERS))
-    return user
-
 
 def signed_in(user, **kwargs) -> Client:
     browser = Client(**kwargs)

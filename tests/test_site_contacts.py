@@ -15,19 +15,16 @@ from html.parser import HTMLParser
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import dateformat, timezone
 
 from experiments.models import CapabilityDefinition, ExceptionKind, Experiment, Scenario
 from sites.models import Assessment, AssessmentChange, CapabilityValue, Site, SiteException
-from sites.permissions import WG_MEMBERS
 from sites.recompute import recompute
 from sites.updates import snapshot
 
-from .factories import make_site
+from .factories import PASSWORD, make_site
 
-PASSWORD = "grid sites keep moving 42"
 SIGN_IN = "/accounts/login/"
 LOGIN_REQUIRED = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 
@@ -195,44 +192,6 @@ def signed_in(user, **kwargs) -> Client:
     browser = Client(**kwargs)
     browser.force_login(user)
     return browser
-
-
-@pytest.fixture
-def site_a(reference) -> Site:
-    """A grid site without a container runtime and without outbound network: CMS finds it
-    not isolated, ATLAS runs there without network."""
-    return make_site("SITE-A", serves=("cms", "atlas"), container_runtime="none", cvmfs="yes",
-                     outbound_network="no")
-
-
-@pytest.fixture
-def site_b(reference) -> Site:
-    """A grid site with Singularity: CMS isolates its payloads there."""
-    return make_site("SITE-B", serves=("cms",), container_runtime="singularity",
-                     container_runtime_version="3.8.7", cvmfs="yes")
-
-
-@pytest.fixture
-def contact_a(django_user_model, site_a):
-    user = django_user_model.objects.create_user(
-        "alice", "alice@site-a.example.org", PASSWORD, first_name="Alice", last_name="Able")
-    site_a.contacts.add(user)
-    return user
-
-
-@pytest.fixture
-def contact_b(django_user_model, site_b):
-    user = django_user_model.objects.create_user("bob", "bob@site-b.example.org", PASSWORD)
-    site_b.contacts.add(user)
-    return user
-
-
-@pytest.fixture
-def wg_member(django_user_model, reference):
-    user = django_user_model.objects.create_user(
-        "wendy", "wendy@wlcg.example.org", PASSWORD, first_name="Wendy", last_name="Gee")
-    user.groups.add(Group.objects.get(name=WG_MEMBERS))
-    return user
 
 
 @pytest.fixture
