@@ -22,8 +22,14 @@ class Command(BaseCommand):
             help=f"Also create the demo accounts “wg” (a WG member) and “contact” (contact "
                  f"of {', '.join(DEMO_CONTACT_SITES)}), password “{DEMO_PASSWORD}”. For a "
                  "local demo only.")
+        parser.add_argument("--if-empty", action="store_true",
+                            help="Only into a database without sites, so that restarting the "
+                                 "demo keeps what was changed in it.")
 
-    def handle(self, *args, accounts: bool, **options):
+    def handle(self, *args, accounts: bool, if_empty: bool, **options):
+        if if_empty and Site.objects.exists():
+            self.stdout.write("The database has sites already: the demo data is not loaded.")
+            return
         call_command("loaddata", "reference", "demo", verbosity=options["verbosity"])
         loaded_at = timezone.now()
         stored = recompute()

@@ -1,0 +1,23 @@
+"""The demo command, as the README's first command runs it."""
+
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from sites.models import Assessment, AssessmentChange, CapabilityValue, Site
+
+
+def test_the_demo_loads_once_and_a_restart_keeps_what_was_changed(db, on_demo_date):
+    call_command("load_demo", "--accounts", "--if-empty", verbosity=0)
+    assert Site.objects.count() == 150
+    assert Assessment.objects.exists()
+    assert not AssessmentChange.objects.exists()  # the demo is the baseline of its history
+    assert authenticate(username="contact", password="demo") is not None
+    assert Site.objects.get(name="GRIF").contacts.filter(username="contact").exists()
+
+    value = CapabilityValue.objects.get(site__name="GRIF", capability__key="container_runtime")
+    value.value = "apptainer"
+    value.save()
+    call_command("load_demo", "--accounts", "--if-empty", verbosity=0)
+
+    value.refresh_from_db()
+    assert value.value == "apptainer"
