@@ -51,7 +51,7 @@ class Site(NaturalKeyModel):
         choices=TIER_CHOICES, null=True, blank=True,
         help_text="The WLCG tier; blank where WLCG gives none.",
     )
-    country = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True, db_index=True)  # a filter's choices
     country_code = models.CharField(max_length=2, blank=True)
     federations = models.ManyToManyField(Federation, blank=True, related_name="sites")
     kind = models.CharField(max_length=10, choices=SiteKind.choices, default=SiteKind.GRID)
