@@ -14,7 +14,7 @@ from sites.tables import SiteTable, with_table_columns
 
 from . import charts
 from .cache import cached
-from .summary import migration_series, sites_url, summarise
+from .summary import migration_progress, migration_series, sites_url, summarise
 
 EXCEPTIONS_SHOWN = 50
 PROBE_PATH = Path(__file__).parent / "probe" / "wlcg_capability_probe.py"
@@ -89,8 +89,7 @@ def migration_detail(request, experiment: str, slug: str):
     return render(request, "wlcgstatus/migration_detail.html", {
         "migration": migration,
         "steps": steps,
-        "summary": next(p for p in summarise(today, [migration.experiment])[0].migrations
-                        if p.migration.id == migration.id),
+        "summary": migration_progress([migration], today)[0],
         "chart": charts.render(chart, "chart-migration"),
         "series": series,
         "states": [(state, scenario_by_id.get(scenarios.get(state.site_id)))
