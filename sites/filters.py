@@ -81,51 +81,60 @@ class SiteFilterSet(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
         experiment = data.get("experiment")
-        served = ExperimentSite.objects.filter(site=OuterRef("pk"))
-        assessments = Assessment.objects.filter(site=OuterRef("pk"))
-        exceptions = SiteException.objects.filter(site=OuterRef("pk"))
+        # Each condition selects site ids from its own table rather than testing every site
+        # (a correlated EXISTS): the database starts from the few matching rows through their
+        # indexes, so a narrow filter stays as fast at 20,000 sites as at 200.
+        served = ExperimentSite.objects.all()
+        assessments = Assessment.objects.all()
+        exceptions = SiteException.objects.all()
         if experiment:
             served = served.filter(experiment=experiment)
             assessments = assessments.filter(experiment=experiment)
             exceptions = exceptions.filter(experiment=experiment)
-            queryset = queryset.filter(Exists(served))
         if data.get("scenario") or data.get("compliance"):
             if data.get("scenario"):
                 assessments = assessments.filter(scenario=data["scenario"])
             if data.get("compliance"):
-                assessments = assessments.filter(scenario__compliance=data["compliance"])
-            queryset = queryset.filter(Exists(assessments))
+                assessments = assessments.filter(scenario__in=Scenario.objects.filter(
+                    compliance=data["compliance"]))
+            # A site has an assessment only for the experiments it serves.
+            queryset = queryset.filter(pk__in=assessments.values("site_id"))
+        elif experiment:
+            queryset = queryset.filter(pk__in=served.values("site_id"))
         today = timezone.localdate()
         match data.get("exception"):
             case "active":
-                queryset = queryset.filter(Exists(exceptions.active_on(today)))
+                queryset = queryset.filter(pk__in=exceptions.active_on(today).values("site_id"))
             case "expiring":
-                queryset = queryset.filter(Exists(exceptions.expiring_soon(today)))
+                queryset = queryset.filter(
+                    pk__in=exceptions.expiring_soon(today).values("site_id"))
             case "lapsed":
-                queryset = queryset.filter(Exists(assessments.relying_on_lapsed_exception()))
+                queryset = queryset.filter(
+                    pk__in=assessments.relying_on_lapsed_exception().values("site_id"))
         return queryset
 
     def not_updated_for(self, queryset: QuerySet, name: str, days) -> QuerySet:
         cutoff = timezone.now() - datetime.timedelta(days=int(days))
-        recent = CapabilityValue.objects.filter(site=OuterRef("pk"), reported_at__gte=cutoff)
-        return queryset.filter(~Exists(recent))
+        recent = CapabilityValue.objects.filter(reported_at__gte=cutoff)
+        return queryset.exclude(pk__in=recent.values("site_id"))
 
     def updated_since_date(self, queryset: QuerySet, name: str, day: datetime.date) -> QuerySet:
-        return queryset.filter(Exists(CapabilityValue.objects.filter(
-            site=OuterRef("pk"), reported_at__date__gte=day)))
+        recent = CapabilityValue.objects.filter(reported_at__date__gte=day)
+        return queryset.filter(pk__in=recent.values("site_id"))
 
 
 def capability_filter(definition: CapabilityDefinition) -> django_filters.Filter:
     """A filter on one capability's reported value, or on its not being reported."""
 
     def by_value(queryset: QuerySet, name: str, value: str) -> QuerySet:
-        values = CapabilityValue.objects.filter(site=OuterRef("pk"), capability=definition)
+        values = CapabilityValue.objects.filter(capability=definition)
         if value == NOT_REPORTED:
-            return queryset.filter(~Exists(values))
+            return queryset.exclude(pk__in=values.values("site_id"))
         if definition.kind == CapabilityKind.VERSION:  # “3.8” finds 3.8.7
-            return queryset.filter(Exists(values.filter(
-                Q(value=value) | Q(value__startswith=f"{value}."))))
-        return queryset.filter(Exists(values.filter(value=value)))
+            values = values.filter(Q(value=value) | Q(value__startswith=f"{value}."))
+        else:
+            values = values.filter(value=value)
+        return queryset.filter(pk__in=values.values("site_id"))
 
     if definition.kind == CapabilityKind.VERSION:
         return django_filters.CharFilter(method=by_value, label=definition.name)

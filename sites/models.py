@@ -296,6 +296,11 @@ class Assessment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["site", "experiment"], name="unique_assessment"),
         ]
+        indexes = [
+            # Covers the overview's counts and the table's scenario and compliance filters:
+            # both read (experiment, scenario) → sites without touching the rows.
+            models.Index(fields=["experiment", "scenario", "site"], name="assessment_by_scenario"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.experiment} at {self.site}: {self.scenario or 'no scenario'}"

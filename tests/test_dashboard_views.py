@@ -209,6 +209,29 @@ def test_sites_page_lists_every_site_fifty_to_a_page(client, demo):
         assert f'<a href="?sort=scenario_{experiment.slug}">{experiment.name}</a>' in content
 
 
+def test_a_sites_table_row_shows_the_sites_kind_runtime_scenarios_and_last_update(
+        client, reference):
+    hpc = site("HPC-ONE", tier=1, country="Italy", kind="hpc", serves=("atlas", "cms"),
+               container_runtime="apptainer", container_runtime_version="1.3.4")
+    reported_on(hpc, datetime.datetime(2026, 3, 4, 12, tzinfo=datetime.UTC))
+    site("QUIET", serves=("lhcb",))
+    scenarios = {a.experiment.slug: a.scenario for a in
+                 Assessment.objects.filter(site=hpc).select_related("experiment", "scenario")}
+
+    content = get_ok(client, SITES).content.decode()
+
+    row = re.search(r'<tr><td class="nowrap"><a href="/sites/HPC-ONE/">HPC-ONE</a></td>(.*?)</tr>',
+                    content).group(1)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    badge = lambda slug: f">{escape(scenarios[slug].short_name)}</span>"  # noqa: E731
+    assert cells[:3] == ["1", "Italy", "HPC"]
+    assert cells[3] == ""  # ALICE: not served
+    assert badge("atlas") in cells[4] and badge("cms") in cells[5]
+    assert cells[6:] == ["", "apptainer", "1.3.4", "2026-03-04"]
+    quiet = re.search(r'href="/sites/QUIET/">QUIET</a></td>(.*?)</tr>', content).group(1)
+    assert re.findall(r"<td[^>]*>(.*?)</td>", quiet)[-3:] == ["—", "—", "never"]
+
+
 def test_site_page_shows_each_experiments_reason_and_the_illustrative_capabilities(
         client, demo):
     content = get_ok(client, "/sites/FZK-LCG2/").content.decode()
