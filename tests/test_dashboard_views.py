@@ -647,6 +647,22 @@ def test_an_export_holds_exactly_the_filtered_rows_of_every_page(
 
 
 @pytest.mark.parametrize("export_format", ["csv", "xlsx", "json"])
+def test_every_export_format_gives_the_same_values_for_a_site(client, reference, export_format):
+    hpc = site("HPC-ONE", tier=1, country="Italy", kind="hpc", serves=("atlas",),
+               container_runtime="apptainer", container_runtime_version="1.3.4")
+    reported_on(hpc, datetime.datetime(2026, 3, 4, 12, tzinfo=datetime.UTC))
+    atlas = Assessment.objects.get(site=hpc).scenario.name
+
+    response = get_ok(client, SITES, {"q": "HPC-ONE", "_export": export_format})
+
+    [row] = parse_export(response, export_format)
+    assert {key: "" if value is None else str(value) for key, value in row.items()} == {
+        "Site": "HPC-ONE", "Tier": "1", "Country": "Italy", "Kind": "HPC", "ALICE": "",
+        "ATLAS": atlas, "CMS": "", "LHCb": "", "Runtime": "apptainer", "Version": "1.3.4",
+        "Last update": "2026-03-04"}
+
+
+@pytest.mark.parametrize("export_format", ["csv", "xlsx", "json"])
 def test_an_export_of_an_invalid_filter_is_empty(client, many_bare_cms_sites, export_format):
     response = get_ok(client, SITES, {"experiment": "nope", "_export": export_format})
 
