@@ -1,8 +1,11 @@
-"""The overview is cached; every change to what it shows must show at once."""
+"""The overview and the experiment pages' counts are cached; every change to what they show
+must show at once."""
 
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from experiments.models import ExceptionKind, Experiment, PolicyRule, Scenario
@@ -81,3 +84,33 @@ def test_the_overview_works_without_its_cache(client, two_cms_sites, settings):
     response = client.get("/")
     assert response.status_code == 200
     assert cms_card(client)["Non-compliant"] == 1
+
+
+def cms_page_figures(client) -> tuple[dict, dict]:
+    """The CMS page's figures per compliance class, and the sites each rule decided."""
+    context = client.get("/experiments/cms/").context
+    return ({figure.label: figure.count for figure in context["summary"].compliance},
+            {rule.position: decided for rule, decided in context["rules"]})
+
+
+def test_the_experiment_page_counts_are_served_from_the_cache_the_second_time(
+        client, two_cms_sites):
+    client.get("/experiments/cms/")
+    with CaptureQueriesContext(connection) as first:
+        client.get("/experiments/cms/")
+    Site.objects.get(name="CH-BARE").save()  # any write: counted afresh
+    with CaptureQueriesContext(connection) as afresh:
+        client.get("/experiments/cms/")
+    assert len(afresh) > len(first)
+
+
+def test_the_experiment_page_shows_a_reported_capability_at_once(client, two_cms_sites):
+    figures, decided = cms_page_figures(client)
+    assert (figures["Non-compliant"], figures["Target"]) == (1, 1)
+    assert sum(decided.values()) == 2
+
+    record_capabilities(two_cms_sites, {"container_runtime": "singularity"})
+
+    figures, decided_after = cms_page_figures(client)
+    assert (figures["Non-compliant"], figures["Target"]) == (0, 2)
+    assert decided_after != decided and sum(decided_after.values()) == 2

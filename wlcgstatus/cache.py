@@ -1,5 +1,6 @@
-"""The overview is what everyone opens first, and it only changes when the WG's data does:
-it is cached under a version that every write to that data moves on. A cache that cannot be
+"""The overview is what everyone opens first, and it and the experiment pages' counts only
+change when the WG's data does: they are cached under a version that every write to that
+data moves on. A cache that cannot be
 reached (Redis down) is skipped, never an error."""
 
 from __future__ import annotations

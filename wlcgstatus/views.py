@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -36,9 +36,8 @@ def _overview(today) -> dict:
 def experiment_detail(request, slug: str):
     experiment = get_object_or_404(Experiment, slug=slug)
     today = timezone.localdate()
-    (summary,) = summarise(today, [experiment])
-    decided = dict(Assessment.objects.filter(experiment=experiment, exception=None)
-                   .values("rule_id").annotate(n=Count("id")).values_list("rule_id", "n"))
+    summary, chart, decided = cached(f"experiment:{slug}:{today}",
+                                     lambda: _experiment_figures(experiment, today))
     rules = [(rule, decided.get(rule.id, 0)) for rule in
              experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
     # The most urgent first, and no more than a page: the sites table lists them all.
@@ -47,15 +46,14 @@ def experiment_detail(request, slug: str):
                       .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
     active = set(SiteException.objects.filter(id__in=[e.id for e in exceptions])
                  .active_on(today).values_list("id", flat=True))
-    serves = ExperimentSite.objects.filter(site=OuterRef("pk"), experiment=experiment)
-    sites = with_table_columns(Site.objects.filter(Exists(serves)), [experiment])
+    served = ExperimentSite.objects.filter(experiment=experiment).values("site_id")
+    sites = with_table_columns(Site.objects.filter(pk__in=served), [experiment])
     table = SiteTable(sites, experiments=[experiment])
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
     return render(request, "wlcgstatus/experiment_detail.html", {
         "experiment": experiment,
         "summary": summary,
-        "chart": charts.render(charts.scenario_bar(summary, height=170), "chart-scenarios",
-                               toolbar=False),
+        "chart": chart,
         "rules": rules,
         "exception_kinds": experiment.exception_kinds.select_related("scenario"),
         "exceptions": [(exception, exception.id in active) for exception in exceptions],
@@ -65,6 +63,17 @@ def experiment_detail(request, slug: str):
         "all_sites_url": sites_url(experiment=experiment.slug),
         "today": today,
     })
+
+
+def _experiment_figures(experiment: Experiment, today) -> tuple:
+    """What the experiment page counts over all its sites: its summary and chart, and how
+    many sites each rule decided (those with an exception were decided by it, not a rule)."""
+    (summary,) = summarise(today, [experiment])
+    chart = charts.render(charts.scenario_bar(summary, height=170), "chart-scenarios",
+                          toolbar=False)
+    decided = dict(Assessment.objects.filter(experiment=experiment, exception=None)
+                   .values("rule_id").annotate(n=Count("id")).values_list("rule_id", "n"))
+    return summary, chart, decided
 
 
 def migration_detail(request, experiment: str, slug: str):
