@@ -106,19 +106,19 @@ class Command(BaseCommand):
         admin.force_login(get_user_model().objects.get_or_create(
             username="benchmark", defaults={"is_staff": True, "is_superuser": True})[0])
         site = Site.objects.filter(name__startswith=PREFIX).order_by("name")[count // 2].name
-        for name, url in PAGES.items():
-            client = admin if "admin" in name else visitor
-            result.measures[name] = self.page(client, url.format(site=site), repeat)
-        result.measures["overview, uncached"] = self.page(visitor, "/", repeat,
-                                                          before=cache.clear)
         factory = RequestFactory()
-        result.measures["floor: one aggregate query"] = self.call(
-            lambda: floor_view(factory.get("/floor/")), repeat)
-        result.measures["Markdown report"] = self.call(
-            lambda: as_markdown(compose(timezone.localdate())), repeat)
-        result.measures["recompute all assessments"] = self.call(recompute, max(1, repeat // 2))
-        result.measures["bulk insert of as many rows"] = self.call(
-            self.bulk_insert_assessments, max(1, repeat // 2))
+        pages = {name: self.getter(admin if "admin" in name else visitor, url.format(site=site))
+                 for name, url in PAGES.items()}
+        pages["overview, uncached"] = self.getter(visitor, "/", before=cache.clear)
+        counts = {name: self.counted(get) for name, get in pages.items()}
+        timed = self.interleaved({
+            **pages,
+            "floor: one aggregate query": lambda: floor_view(factory.get("/floor/")),
+            "Markdown report": lambda: as_markdown(compose(timezone.localdate())),
+        }, repeat)
+        result.measures = {name: Measure(seconds, *counts.get(name, (None, None)))
+                           for name, seconds in timed.items()}
+        result.measures.update(self.recompute_and_insert(repeat))
         return result
 
     def measure_full_membership(self, repeat: int) -> Round:
@@ -127,13 +127,19 @@ class Command(BaseCommand):
         self.stderr.write("measuring recomputation with every site serving every experiment…")
         serve_every_experiment()
         result = Round(Site.objects.count(), Assessment.objects.count())
-        result.measures["recompute all assessments"] = self.call(recompute, max(1, repeat // 2))
-        result.measures["bulk insert of as many rows"] = self.call(
-            self.bulk_insert_assessments, max(1, repeat // 2))
+        result.measures.update(self.recompute_and_insert(repeat))
         return result
 
-    def page(self, client: Client, url: str, repeat: int,
-             before: Callable[[], None] | None = None) -> Measure:
+    def recompute_and_insert(self, repeat: int) -> dict[str, Measure]:
+        timed = self.interleaved({"recompute all assessments": recompute,
+                                  "bulk insert of as many rows": self.bulk_insert_assessments},
+                                 max(1, repeat // 2))
+        return {name: Measure(seconds) for name, seconds in timed.items()}
+
+    @staticmethod
+    def getter(client: Client, url: str, before: Callable[[], None] | None = None
+               ) -> Callable[[], None]:
+        """A request for the page, read to its end (an export streams)."""
         def get():
             if before:
                 before()
@@ -142,9 +148,13 @@ class Command(BaseCommand):
             if response.streaming:
                 for _ in response.streaming_content:
                     pass
-            return response
+        return get
 
-        get()  # warm up: imports, templates, caches
+    @staticmethod
+    def counted(get: Callable[[], None]) -> tuple[int, int]:
+        """The page's query count and peak memory in bytes, after a first request has warmed
+        up imports, templates and caches."""
+        get()
         queries = QueryCounter()
         with connection.execute_wrapper(queries):
             get()
@@ -152,18 +162,20 @@ class Command(BaseCommand):
         get()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        measure = self.call(get, repeat)
-        measure.queries, measure.peak_bytes = queries.count, peak
-        return measure
+        return queries.count, peak
 
     @staticmethod
-    def call(function: Callable, repeat: int) -> Measure:
-        times = []
+    def interleaved(functions: dict[str, Callable], repeat: int) -> dict[str, float]:
+        """The median time of each function, run in turn in each of `repeat` rounds: what
+        is compared is measured side by side, so a machine that slows down in the middle of
+        the run slows all of them alike."""
+        times = {name: [] for name in functions}
         for _ in range(repeat):
-            start = time.perf_counter()
-            function()
-            times.append(time.perf_counter() - start)
-        return Measure(statistics.median(times))
+            for name, function in functions.items():
+                start = time.perf_counter()
+                function()
+                times[name].append(time.perf_counter() - start)
+        return {name: statistics.median(values) for name, values in times.items()}
 
     @staticmethod
     def bulk_insert_assessments() -> None:
