@@ -8,7 +8,8 @@ class SitesConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import signals  # noqa: F401  (connects the recompute triggers)
+        from . import cache, signals  # noqa: F401  (signals connects the recompute triggers)
         from .permissions import ensure_wg_group
 
+        cache.connect()
         post_migrate.connect(ensure_wg_group, sender=self)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from experiments.capabilities import NO, YES, CapabilityKind
 from experiments.models import CapabilityDefinition, Compliance, Experiment, Scenario, SiteKind
 
+from .cache import cached
 from .forms import DateInput
 from .models import TIER_CHOICES, Assessment, CapabilityValue, ExperimentSite, Site, SiteException
 
@@ -23,9 +24,11 @@ EXCEPTION_CHOICES = [
 
 
 def countries() -> list[tuple[str, str]]:
-    names = Site.objects.exclude(country="").order_by("country").values_list("country",
-                                                                              flat=True)
-    return [(name, name) for name in names.distinct()]
+    def read() -> list[tuple[str, str]]:
+        names = Site.objects.exclude(country="").order_by("country").values_list("country",
+                                                                                  flat=True)
+        return [(name, name) for name in names.distinct()]
+    return cached("countries", read)
 
 
 class SiteFilterSet(django_filters.FilterSet):

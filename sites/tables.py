@@ -24,15 +24,16 @@ def scenario_field(experiment: Experiment) -> str:
 
 def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment]) -> QuerySet:
     """Sites with what the table shows as subquery annotations: one query for a page of
-    rows, however many sites there are."""
+    rows, however many sites there are. Each subquery finds at most one row, so none keeps
+    its model's default ordering (which would join the site and experiment tables in)."""
     def reported(key: str) -> Subquery:
         return Subquery(CapabilityValue.objects.filter(site=OuterRef("pk"), capability__key=key)
-                        .values("value")[:1])
+                        .order_by().values("value")[:1])
 
     scenarios = {
         scenario_field(experiment): Subquery(
             Assessment.objects.filter(site=OuterRef("pk"), experiment_id=experiment.id)
-            .values("scenario_id")[:1])
+            .order_by().values("scenario_id")[:1])
         for experiment in experiments
     }
     return queryset.annotate(
@@ -70,7 +71,7 @@ class ScenarioColumn(PlainColumn):
     def order(self, queryset, is_descending):
         position = Subquery(Assessment.objects
                             .filter(site=OuterRef("pk"), experiment_id=self.experiment.id)
-                            .values("scenario__position")[:1])
+                            .order_by().values("scenario__position")[:1])
         key = F("_scenario_position")
         ordering = key.desc(nulls_last=True) if is_descending else key.asc(nulls_last=True)
         return queryset.annotate(_scenario_position=position).order_by(ordering, "name"), True

@@ -114,3 +114,15 @@ def test_the_experiment_page_shows_a_reported_capability_at_once(client, two_cms
     figures, decided_after = cms_page_figures(client)
     assert (figures["Non-compliant"], figures["Target"]) == (0, 2)
     assert decided_after != decided and sum(decided_after.values()) == 2
+
+
+def test_a_sites_new_country_is_offered_by_the_sites_filter_at_once(client, two_cms_sites):
+    def offered() -> list[str]:
+        form = client.get("/sites/").context["filter"].form
+        return [value for value, _label in form.fields["country"].choices]
+
+    assert "Japan" not in offered()
+    site = Site.objects.get(name="CH-BARE")
+    site.country = "Japan"
+    site.save()
+    assert "Japan" in offered()

@@ -6,8 +6,3 @@ class WlcgstatusConfig(AppConfig):
 
     name = "wlcgstatus"
     verbose_name = "WLCG status"
-
-    def ready(self) -> None:
-        from . import cache
-
-        cache.connect()

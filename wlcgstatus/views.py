@@ -9,11 +9,11 @@ from django.utils import timezone
 from django_tables2 import RequestConfig
 
 from experiments.models import Experiment, Migration, Scenario
+from sites.cache import cached
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
 from sites.tables import SiteTable, with_table_columns
 
 from . import charts
-from .cache import cached
 from .summary import migration_progress, migration_series, sites_url, summarise
 
 EXCEPTIONS_SHOWN = 50

@@ -1,6 +1,6 @@
-"""The overview is what everyone opens first, and it and the experiment pages' counts only
-change when the WG's data does: they are cached under a version that every write to that
-data moves on. A cache that cannot be
+"""The overview is what everyone opens first; it, the experiment pages' counts and the sites
+table's country choices are read over every site, yet only change when the WG's data does:
+they are cached under a version that every write to that data moves on. A cache that cannot be
 reached (Redis down) is skipped, never an error."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.apps import apps
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from sites.recompute import assessments_recomputed
+from .recompute import assessments_recomputed
 
 logger = logging.getLogger(__name__)
 VERSION_KEY = "dashboard:version"
