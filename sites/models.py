@@ -79,9 +79,16 @@ class Site(NaturalKeyModel):
         return reverse("site_detail", args=[self.name])
 
 
+class ExperimentSiteQuerySet(models.QuerySet):
+    def serving(self) -> ExperimentSiteQuerySet:
+        """The names of sites in service: a retired site keeps its names, but serves nothing
+        any more and leaves the figures."""
+        return self.filter(site__retired_on__isnull=True)
+
+
 class ExperimentSite(NaturalKeyModel):
     """A name an experiment uses for (part of) a site, with the experiment's own tier for it.
-    A site serves an experiment when it has at least one such name."""
+    A site in service serves an experiment when it has at least one such name."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="experiment_sites")
     experiment = models.ForeignKey(
@@ -94,6 +101,7 @@ class ExperimentSite(NaturalKeyModel):
     )
 
     history = HistoricalRecords()
+    objects = NaturalKeyManager.from_queryset(ExperimentSiteQuerySet)()
     natural_key_fields = ("experiment__slug", "name")
 
     class Meta:

@@ -144,8 +144,7 @@ def preview(site: Site, reported: dict[str, str], today: datetime.date | None = 
 def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
                      rules: dict[int, list[Rule]], outcomes: dict[int, Outcome],
                      today: datetime.date) -> int:
-    # A retired site serves nothing any more: it keeps its data but leaves the figures.
-    serving = ExperimentSite.objects.filter(site__retired_on__isnull=True)
+    serving = ExperimentSite.objects.serving()
     served = set(serving.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
                  .values_list("site_id", "experiment_id"))
     kinds = dict(Site.objects.filter(id__in=site_ids).values_list("id", "kind"))

@@ -366,6 +366,28 @@ def test_an_exception_figure_and_its_table_agree_when_a_site_stopped_serving_the
     assert active.count == 1
 
 
+def test_an_exception_figure_and_its_table_agree_when_a_site_is_retired(
+        client, reference, django_capture_on_commit_callbacks):
+    kept = site("KEPT", serves=("cms",), container_runtime="none")
+    retired = site("RETIRED", serves=("cms",), container_runtime="none")
+    grant(kept, granted=-10, expires=20)
+    grant(retired, granted=-10, expires=20)
+    with django_capture_on_commit_callbacks(execute=True):
+        retired.retired_on = timezone.localdate()
+        retired.save()
+
+    (cms,) = summarise(timezone.localdate(), [Experiment.objects.get(slug="cms")])
+    for state in ("active", "expiring"):
+        figure = next(f for f in cms.exceptions if f"exception={state}" in f.url)
+        assert listed(client, figure.url.split("?", 1)[1]) == ["KEPT"], state
+        assert figure.count == 1, state
+    page = get_ok(client, "/experiments/cms/").context
+    assert [exception.site.name for exception, _active in page["exceptions"]] == ["KEPT"]
+    assert [record.name for record in page["table"].data] == ["KEPT"]
+    api = client.get("/api/exceptions/", HTTP_ACCEPT="application/json").json()
+    assert [exception["site"] for exception in api["results"]] == ["KEPT"]
+
+
 # --- 3. the sites table's filters ---------------------------------------------------------------
 
 def test_search_finds_sites_by_name_experiment_name_and_institute(client, reference):

@@ -135,8 +135,8 @@ def _exception_counts(experiment_ids: list[int], today: datetime.date) -> dict[s
     """Sites per experiment with an active exception, one expiring soon, or one that expired
     while the site still falls short. Only sites that still serve the experiment count."""
     exceptions = SiteException.objects.filter(
-        Exists(ExperimentSite.objects.filter(site=OuterRef("site"),
-                                             experiment=OuterRef("experiment"))),
+        Exists(ExperimentSite.objects.serving().filter(site=OuterRef("site"),
+                                                       experiment=OuterRef("experiment"))),
         experiment_id__in=experiment_ids)
 
     def per_experiment(queryset, site_field: str = "site") -> dict[int, int]:

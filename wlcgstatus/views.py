@@ -41,12 +41,13 @@ def experiment_detail(request, slug: str):
     rules = [(rule, decided.get(rule.id, 0)) for rule in
              experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
     # The most urgent first, and no more than a page: the sites table lists them all.
-    exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None)
+    exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None,
+                                                   site__retired_on=None)
                       .select_related("site", "kind")
                       .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
     active = set(SiteException.objects.filter(id__in=[e.id for e in exceptions])
                  .active_on(today).values_list("id", flat=True))
-    served = ExperimentSite.objects.filter(experiment=experiment).values("site_id")
+    served = ExperimentSite.objects.serving().filter(experiment=experiment).values("site_id")
     sites = with_table_columns(Site.objects.filter(pk__in=served), [experiment])
     table = SiteTable(sites, experiments=[experiment])
     RequestConfig(request, paginate={"per_page": 25}).configure(table)

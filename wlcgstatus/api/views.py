@@ -123,7 +123,9 @@ class ExceptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         active = SiteException.objects.active_on(timezone.localdate()).filter(pk=OuterRef("pk"))
-        return (SiteException.objects.select_related("site", "experiment", "kind__scenario")
+        # As the sites list: a retired site's exceptions are no longer listed.
+        return (SiteException.objects.filter(site__retired_on=None)
+                .select_related("site", "experiment", "kind__scenario")
                 .annotate(is_active=Exists(active))
                 .order_by("site__name", *EXPERIMENT_ORDER, "-granted_on", "-id"))
 
