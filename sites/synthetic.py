@@ -168,19 +168,17 @@ def _past_scenario_changes(rng: random.Random, sites: list[Site], day) -> None:
     ], batch_size=2000)
 
 
-def serve_every_experiment() -> int:
+def serve_every_experiment() -> None:
     """Let every synthetic site serve every experiment, as WLCG at 100 times its size is
-    usually pictured (four assessments a site), and assess the new memberships. Returns the
-    number of memberships added."""
+    usually pictured (four assessments a site), and assess the new memberships."""
     experiments = list(Experiment.objects.all())
     served = set(ExperimentSite.objects.filter(site__name__startswith=PREFIX)
                  .values_list("site_id", "experiment_id"))
     sites = Site.objects.filter(name__startswith=PREFIX).values_list("id", "name", "tier")
-    added = ExperimentSite.objects.bulk_create([
+    ExperimentSite.objects.bulk_create([
         ExperimentSite(site_id=site_id, experiment=experiment, tier=tier,
                        name=f"{experiment.slug.upper()}_{name}")
         for site_id, name, tier in sites.iterator(chunk_size=2000)
         for experiment in experiments if (site_id, experiment.id) not in served
     ], batch_size=2000)
     recompute()
-    return len(added)

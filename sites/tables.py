@@ -83,6 +83,7 @@ class SiteTable(tables.Table):
     without django-tables2's per-cell machinery."""
 
     name = PlainColumn(linkify=True, verbose_name="Site", attrs={"td": {"class": "nowrap"}})
+    # The number, not the model's “Tier 2”: the column says “Tier”.
     tier = PlainColumn(attrs={"td": {"class": "num"}, "th": {"class": "num"}})
     country = PlainColumn()
     kind = PlainColumn(accessor="get_kind_display", order_by="kind")
@@ -117,9 +118,6 @@ class SiteTable(tables.Table):
 
     def render_last_reported_at(self, value) -> str:
         return timezone.localtime(value).date().isoformat()
-
-    def render_tier(self, value):
-        return value  # the column says “Tier”; the number is enough
 
     def body_rows(self) -> list[SafeString]:
         """The page's rows as HTML, a format_html per cell, as Django admin renders its change

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -41,12 +41,11 @@ def experiment_detail(request, slug: str):
     rules = [(rule, decided.get(rule.id, 0)) for rule in
              experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
     # The most urgent first, and no more than a page: the sites table lists them all.
+    active = SiteException.objects.active_on(today).filter(pk=OuterRef("pk"))
     exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None,
                                                    site__retired_on=None)
-                      .select_related("site", "kind")
+                      .select_related("site", "kind").annotate(is_active=Exists(active))
                       .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
-    active = set(SiteException.objects.filter(id__in=[e.id for e in exceptions])
-                 .active_on(today).values_list("id", flat=True))
     served = ExperimentSite.objects.serving().filter(experiment=experiment).values("site_id")
     sites = with_table_columns(Site.objects.filter(pk__in=served), [experiment])
     table = SiteTable(sites, experiments=[experiment])
@@ -57,7 +56,7 @@ def experiment_detail(request, slug: str):
         "chart": chart,
         "rules": rules,
         "exception_kinds": experiment.exception_kinds.select_related("scenario"),
-        "exceptions": [(exception, exception.id in active) for exception in exceptions],
+        "exceptions": [(exception, exception.is_active) for exception in exceptions],
         "more_exceptions": len(exceptions) == EXCEPTIONS_SHOWN,
         "exceptions_url": sites_url(experiment=experiment.slug, exception="active"),
         "table": table,

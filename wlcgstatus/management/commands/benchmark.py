@@ -12,6 +12,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -19,11 +20,7 @@ from django.db import connection
 from django.db.models import Count
 from django.http import JsonResponse
 from django.test import Client, RequestFactory
-from django.test.utils import (
-    override_settings,
-    setup_test_environment,
-    teardown_test_environment,
-)
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from sites.models import Assessment, Site
@@ -89,16 +86,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, sizes: str, repeat: int, **options):
         counts = sorted(int(size) for size in sizes.split(","))
-        setup_test_environment()
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True,
-                                                      serialize=False)
-        try:
-            call_command("loaddata", "reference", verbosity=0)
-            rounds = [self.measure_at(count, repeat) for count in counts]
-            full = self.measure_full_membership(repeat)
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
-            teardown_test_environment()
+        # As in production, without DEBUG's query log; the test client's host allowed.
+        with override_settings(DEBUG=False,
+                               ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
+            database = connection.settings_dict["NAME"]
+            connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+            try:
+                call_command("loaddata", "reference", verbosity=0)
+                rounds = [self.measure_at(count, repeat) for count in counts]
+                full = self.measure_full_membership(repeat)
+            finally:
+                connection.creation.destroy_test_db(database, verbosity=0)
         self.report(rounds, full)
 
     # --- measuring ---------------------------------------------------------------------------

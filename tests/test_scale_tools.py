@@ -1,0 +1,79 @@
+"""The scale tools: the synthetic site generator, and the benchmark that stands on it."""
+
+import re
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from experiments.models import Experiment
+from sites.models import (
+    Assessment,
+    AssessmentChange,
+    CapabilityValue,
+    ExperimentSite,
+    Site,
+    SiteException,
+    SiteMigration,
+)
+from sites.synthetic import PREFIX, serve_every_experiment
+
+
+def test_generate_sites_adds_assessed_sites_with_a_mix_and_a_history(reference):
+    out = StringIO()
+    call_command("generate_sites", "300", stdout=out)
+
+    assert "Added 300 synthetic sites." in out.getvalue()
+    sites = Site.objects.filter(name__startswith=PREFIX)
+    assert sites.count() == 300
+    assert len(Counter(sites.values_list("tier", flat=True))) >= 4  # tiers 1 to 3 and none
+    assert set(sites.values_list("kind", flat=True)) == {"grid", "hpc", "cloud"}
+    assert sites.values("country").distinct().count() >= 10
+    served = set(ExperimentSite.objects.values_list("site_id", "experiment_id"))
+    assert {site_id for site_id, _ in served} == set(sites.values_list("id", flat=True))
+    assert set(Assessment.objects.values_list("site_id", "experiment_id")) == served
+    assert CapabilityValue.objects.values("site").distinct().count() == 300
+    assert SiteException.objects.exists() and SiteMigration.objects.exists()
+    assert AssessmentChange.objects.exclude(reason__startswith="Synthetic").exists()
+    assert AssessmentChange.objects.filter(reason__startswith="Synthetic history").exists()
+
+
+def test_generate_sites_adds_after_the_sites_already_generated(reference):
+    call_command("generate_sites", "5", stdout=StringIO())
+    call_command("generate_sites", "5", stdout=StringIO())
+
+    assert sorted(Site.objects.values_list("name", flat=True)) == [
+        f"{PREFIX}{index:06d}" for index in range(10)]
+
+
+def test_generate_sites_needs_the_reference_data(db):
+    with pytest.raises(CommandError, match="load the reference data first"):
+        call_command("generate_sites", "5", stdout=StringIO())
+
+
+def test_serve_every_experiment_gives_each_site_an_assessment_per_experiment(reference):
+    call_command("generate_sites", "40", stdout=StringIO())
+
+    serve_every_experiment()
+
+    assert Assessment.objects.count() == 40 * Experiment.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_benchmark_prints_each_measure_and_the_same_query_counts_at_each_size():
+    out = StringIO()
+    call_command("benchmark", "--sizes", "200,400", "--repeat", "1", stdout=out,
+                 stderr=StringIO())
+
+    report = out.getvalue()
+    for row in ("overview", "sites table", "site page", "experiment page",
+                "CSV export, all sites", "admin change list (peer)",
+                "floor: one aggregate query", "Markdown report", "recompute all assessments",
+                "bulk insert of as many rows"):
+        assert re.search(rf"^{re.escape(row)} +\d", report, re.MULTILINE), row
+    assert "queries the same at every size: NO" not in report
+    assert report.count("queries the same at every size: yes") == 7
+    # the last step: 400 sites serving all 4 experiments
+    assert re.search(r"recompute of 1,600 assessments .* bulk insert", report)
+    assert "CSV export peak memory at 400 / at 200:" in report
