@@ -46,8 +46,8 @@ def experiment_detail(request, slug: str):
                                                    site__retired_on=None)
                       .select_related("site", "kind").annotate(is_active=Exists(active))
                       .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
-    served = ExperimentSite.objects.serving().filter(experiment=experiment).values("site_id")
-    sites = with_table_columns(Site.objects.filter(pk__in=served), [experiment])
+    served = ExperimentSite.objects.filter(experiment=experiment).values("site_id")
+    sites = with_table_columns(Site.objects.filter(retired_on=None, pk__in=served), [experiment])
     table = SiteTable(sites, experiments=[experiment])
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
     return render(request, "wlcgstatus/experiment_detail.html", {
