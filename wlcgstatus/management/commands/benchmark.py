@@ -90,6 +90,9 @@ class Command(BaseCommand):
         with override_settings(DEBUG=False,
                                ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]):
             database = connection.settings_dict["NAME"]
+            if connection.vendor != "sqlite":  # (SQLite's is in memory, this process's own)
+                # Its own database, apart from the test suite's test_<name>.
+                connection.settings_dict["TEST"]["NAME"] = f"benchmark_{database}"
             connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
             try:
                 call_command("loaddata", "reference", verbosity=0)
