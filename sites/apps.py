@@ -8,7 +8,7 @@ class SitesConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import cache, signals  # noqa: F401  (signals connects the recompute triggers)
+        from . import cache, signals  # noqa: F401  (importing signals connects its triggers)
         from .permissions import ensure_wg_group
 
         cache.connect()

@@ -182,6 +182,11 @@ class SiteExceptionQuerySet(models.QuerySet):
         horizon = today + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
         return self.active_on(today).filter(expires_on__lte=horizon)
 
+    def with_is_active(self, today: datetime.date) -> SiteExceptionQuerySet:
+        """Each exception with `is_active` (as `active_on` has it), in the same query."""
+        active = SiteException.objects.active_on(today).filter(pk=models.OuterRef("pk"))
+        return self.annotate(is_active=models.Exists(active))
+
 
 class SiteException(NaturalKeyModel):
     """A deviation from an experiment's policy granted to one site, usually until a date."""

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -41,10 +41,9 @@ def experiment_detail(request, slug: str):
     rules = [(rule, decided.get(rule.id, 0)) for rule in
              experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
     # The most urgent first, and no more than a page: the sites table lists them all.
-    active = SiteException.objects.active_on(today).filter(pk=OuterRef("pk"))
     exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None,
                                                    site__retired_on=None)
-                      .select_related("site", "kind").annotate(is_active=Exists(active))
+                      .select_related("site", "kind").with_is_active(today)
                       .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
     served = ExperimentSite.objects.filter(experiment=experiment).values("site_id")
     sites = with_table_columns(Site.objects.filter(retired_on=None, pk__in=served), [experiment])

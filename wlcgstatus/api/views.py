@@ -4,7 +4,7 @@ number of queries that does not grow with the number of rows."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, viewsets
@@ -122,11 +122,10 @@ class ExceptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filterset_class = ExceptionFilterSet
 
     def get_queryset(self):
-        active = SiteException.objects.active_on(timezone.localdate()).filter(pk=OuterRef("pk"))
         # As the sites list: a retired site's exceptions are no longer listed.
         return (SiteException.objects.filter(site__retired_on=None)
                 .select_related("site", "experiment", "kind__scenario")
-                .annotate(is_active=Exists(active))
+                .with_is_active(timezone.localdate())
                 .order_by("site__name", *EXPERIMENT_ORDER, "-granted_on", "-id"))
 
 
