@@ -11,6 +11,7 @@ from .models import (
     Site,
     SiteException,
     SiteMigration,
+    SiteToken,
 )
 
 
@@ -146,3 +147,24 @@ class AssessmentChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(SiteToken)
+class SiteTokenAdmin(admin.ModelAdmin):
+    """Tokens are made on a site's “API tokens” page, the only place that shows the key."""
+
+    list_display = ["site", "name", "created_by", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["site__name", "name", "created_by__username"]
+    # Revoking is for good: the admin's action revokes, nothing un-revokes.
+    readonly_fields = ["site", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = ["site", "name", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset) -> None:
+        for token in queryset:
+            token.revoke()

@@ -13,14 +13,17 @@ from experiments.models import CapabilityDefinition, Compliance, Experiment, Sce
 
 from .cache import cached
 from .forms import DateInput
-from .models import TIER_CHOICES, Assessment, CapabilityValue, ExperimentSite, Site, SiteException
+from .models import (
+    TIER_CHOICES,
+    Assessment,
+    CapabilityValue,
+    ExceptionFigure,
+    ExperimentSite,
+    Site,
+    SiteException,
+)
 
 NOT_REPORTED = "(not reported)"
-EXCEPTION_CHOICES = [
-    ("active", "Active exception"),
-    ("expiring", "Exception expiring within 30 days"),
-    ("lapsed", "Expired exception, still relied on"),
-]
 
 
 def countries() -> list[tuple[str, str]]:
@@ -29,6 +32,47 @@ def countries() -> list[tuple[str, str]]:
                                                                                   flat=True)
         return [(name, name) for name in names.distinct()]
     return cached("countries", read)
+
+
+def country_codes() -> dict[str, str]:
+    """The sites' ISO 3166 country codes (`DE`, as the API gives `country_code`), each to the
+    country's name."""
+    def read() -> dict[str, str]:
+        pairs = (Site.objects.exclude(country="").exclude(country_code="").order_by()
+                 .values_list("country_code", "country").distinct())
+        return {code.upper(): name for code, name in pairs}
+    return cached("country_codes", read)
+
+
+class CountryField(django_filters.fields.ChoiceField):
+    """A country by its name, as the choices offer it, or by its code: `DE` or `de` is
+    `Germany`, and the select shows Germany chosen."""
+
+    def to_python(self, value) -> str:
+        value = super().to_python(value)
+        return value.upper() if len(value) == 2 else value  # no country's name is 2 letters
+
+    def valid_value(self, value) -> bool:
+        return super().valid_value(value) or value in country_codes()
+
+    def bound_data(self, data, initial):
+        data = super().bound_data(data, initial)
+        if isinstance(data, str) and len(data) == 2:
+            return country_codes().get(data.upper(), data)
+        return data
+
+    def aliases(self) -> list[str]:
+        """What it accepts besides its choices (the API schema lists them too)."""
+        return list(country_codes())
+
+
+class CountryFilter(django_filters.ChoiceFilter):
+    field_class = CountryField
+
+    def filter(self, queryset: QuerySet, value: str) -> QuerySet:
+        if value and len(value) == 2:
+            return queryset.filter(country_code=value)
+        return super().filter(queryset, value)
 
 
 class SiteFilterSet(django_filters.FilterSet):
@@ -44,12 +88,14 @@ class SiteFilterSet(django_filters.FilterSet):
         label="Scenario", empty_label="any")
     compliance = django_filters.ChoiceFilter(choices=Compliance.choices, method="by_assessment",
                                              label="Compliance", empty_label="any")
-    exception = django_filters.ChoiceFilter(choices=EXCEPTION_CHOICES, method="by_assessment",
+    exception = django_filters.ChoiceFilter(choices=ExceptionFigure.choices, method="by_assessment",
                                             label="Exception", empty_label="any")
     tier = django_filters.MultipleChoiceFilter(
         choices=[(tier, str(tier)) for tier, _ in TIER_CHOICES], label="Tier", distinct=False,
         widget=forms.CheckboxSelectMultiple)
-    country = django_filters.ChoiceFilter(choices=countries, empty_label="any")
+    country = CountryFilter(choices=countries, empty_label="any", label="Country",
+                            help_text="A country's name (e.g. Germany) or its ISO 3166 code "
+                                      "(e.g. DE).")
     kind = django_filters.ChoiceFilter(choices=SiteKind.choices, empty_label="any")
     stale = django_filters.NumberFilter(
         method="not_updated_for", label="Not updated for (days)", min_value=0,

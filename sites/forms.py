@@ -23,7 +23,7 @@ class DateInput(forms.DateInput):
 class CapabilityForm(forms.Form):
     """One field per capability definition: a new definition appears without code changes."""
 
-    snapshot = forms.CharField(widget=forms.HiddenInput)
+    values_token = forms.CharField(widget=forms.HiddenInput)
 
     def __init__(self, *args, definitions: list[CapabilityDefinition], **kwargs):
         super().__init__(*args, **kwargs)
@@ -110,3 +110,9 @@ class RenewExceptionForm(FutureExpiryMixin, forms.Form):
 class RevokeExceptionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
                              help_text="Why it is revoked; kept in the history.")
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Name",
+        help_text="What will use it, e.g. “capability probe on ce01.example.org”.")

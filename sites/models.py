@@ -4,10 +4,13 @@ the exceptions granted to them, their migration progress, and the derived assess
 from __future__ import annotations
 
 import datetime
+import hashlib
+import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -71,12 +74,16 @@ class Site(NaturalKeyModel):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # The sites table sorts names regardless of case, in both directions.
+            models.Index(Lower("name"), "name", name="site_name_lower"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("site_detail", args=[self.name])
+        return reverse("sites:site_detail", args=[self.name])
 
 
 class ExperimentSiteQuerySet(models.QuerySet):
@@ -166,7 +173,25 @@ class CapabilityValue(NaturalKeyModel):
         return self.source == self.Source.DEMO
 
 
-EXPIRY_WARNING_DAYS = 30  # “expiring soon” on every page and in reminders
+EXPIRY_WARNING_DAYS = 30  # “expiring soon” on every page, in the API and in reminders
+
+
+class ExceptionFigure(models.TextChoices):
+    """The exception figures every page, filter and report counts sites by."""
+
+    ACTIVE = "active", "Active"
+    EXPIRING = "expiring", f"Expiring within {EXPIRY_WARNING_DAYS} days"
+    LAPSED = "lapsed", "Expired, still relied on"
+
+
+class ExceptionState(models.TextChoices):
+    """Where a granted exception stands on a day. The policy engine's `Grant.active_on` is the
+    same rule in Python; a test holds the two together."""
+
+    ACTIVE = "active", "active"
+    UPCOMING = "upcoming", "not yet in force"
+    EXPIRED = "expired", "expired"
+    REVOKED = "revoked", "revoked"
 
 
 class SiteExceptionQuerySet(models.QuerySet):
@@ -182,10 +207,16 @@ class SiteExceptionQuerySet(models.QuerySet):
         horizon = today + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
         return self.active_on(today).filter(expires_on__lte=horizon)
 
-    def with_is_active(self, today: datetime.date) -> SiteExceptionQuerySet:
-        """Each exception with `is_active` (as `active_on` has it), in the same query."""
-        active = SiteException.objects.active_on(today).filter(pk=models.OuterRef("pk"))
-        return self.annotate(is_active=models.Exists(active))
+    def with_state(self, today: datetime.date) -> SiteExceptionQuerySet:
+        """Each exception with its `state` on the day (an `ExceptionState`), in the same query:
+        the conditions of `active_on`, each named."""
+        return self.annotate(state=models.Case(
+            models.When(revoked_on__lte=today, then=models.Value(ExceptionState.REVOKED)),
+            models.When(granted_on__gt=today, then=models.Value(ExceptionState.UPCOMING)),
+            models.When(expires_on__lt=today, then=models.Value(ExceptionState.EXPIRED)),
+            default=models.Value(ExceptionState.ACTIVE),
+            output_field=models.CharField(choices=ExceptionState.choices),
+        ))
 
 
 class SiteException(NaturalKeyModel):
@@ -344,3 +375,65 @@ class AssessmentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment} at {self.site}: {self.old_scenario} → {self.new_scenario}"
+
+
+class SiteTokenQuerySet(models.QuerySet):
+    def active(self) -> SiteTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class SiteToken(models.Model):
+    """A key that lets a program (the capability probe, a site's own tooling) report one site's
+    capabilities through the API. Only a hash of the key is kept: the key itself is shown
+    once, when it is made, and cannot be recovered."""
+
+    KEY_PREFIX = "wlcg_"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100,
+                            help_text="What uses it, e.g. “capability probe on ce01”.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+        help_text="Reports made with the token are recorded as this person's.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SiteTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["site", "-created_at", "-id"]
+        verbose_name = "site API token"
+
+    def __str__(self) -> str:
+        return f"{self.site}: {self.name}"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        # The key is 256 random bits: a fast hash is as good as a slow one against guessing.
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, site, name: str, user) -> tuple[SiteToken, str]:
+        """A new token for the site, and its key, which is not stored anywhere."""
+        key = cls.KEY_PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(site=site, name=name, created_by=user,
+                                   key_hash=cls.hash_key(key))
+        return token, key
+
+    @classmethod
+    def for_key(cls, key: str) -> SiteToken | None:
+        """The active token with this key, if there is one."""
+        return (cls.objects.active().select_related("site", "created_by")
+                .filter(key_hash=cls.hash_key(key)).first())
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 
 import django_tables2 as tables
 from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Lower
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -90,7 +91,8 @@ class SiteTable(tables.Table):
     container_runtime = PlainColumn(verbose_name="Runtime", default="—")
     runtime_version = PlainColumn(verbose_name="Version", default="—", orderable=False)
     # Not a DateColumn: that renders a template per cell, once a quarter of the page's time.
-    last_reported_at = PlainColumn(verbose_name="Last update", default="never")
+    last_reported_at = PlainColumn(verbose_name="Last update", default="never",
+                                   attrs={"td": {"class": "nowrap"}})
 
     class Meta:
         model = Site
@@ -115,6 +117,13 @@ class SiteTable(tables.Table):
         if per_page is not None:
             per_page = min(max(per_page, 1), MAX_PER_PAGE)
         super().paginate(*args, per_page=per_page, **kwargs)
+
+    def order_name(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        # Ignoring case, as people read names: “abc” between “ABB” and “ABD”, not after “ZZZ”.
+        # The name itself breaks ties (“abc” and “ABC”), so that the order is stable.
+        if is_descending:
+            return queryset.order_by(Lower("name").desc(), "-name"), True
+        return queryset.order_by(Lower("name"), "name"), True
 
     def render_last_reported_at(self, value) -> str:
         return timezone.localtime(value).date().isoformat()

@@ -18,7 +18,7 @@ from experiments.models import CapabilityDefinition
 from .models import CapabilityValue, Site
 from .recompute import recompute
 
-SNAPSHOT_SALT = "wlcgstatus.capabilities"
+VALUES_TOKEN_SALT = "wlcgstatus.capabilities"
 
 
 @dataclass
@@ -36,19 +36,20 @@ def current_values(site: Site) -> dict[str, str]:
                 .values_list("capability__key", "value"))
 
 
-def snapshot(site: Site) -> str:
-    """A signed token of the site's values as they are now, carried by the form."""
+def values_token(site: Site) -> str:
+    """A signed token of the site's values as they are now, carried by the form so that a
+    save can tell whether someone else saved since the form was opened."""
     state = {key: [value, reported_at.isoformat()] for key, value, reported_at in
              CapabilityValue.objects.filter(site=site)
              .values_list("capability__key", "value", "reported_at")}
-    return signing.dumps(state, salt=SNAPSHOT_SALT)
+    return signing.dumps(state, salt=VALUES_TOKEN_SALT)
 
 
 def changes_since(site: Site, token: str) -> list[Meanwhile] | None:
     """What was saved since the token was made: None if nothing, else the changed values. A
     token that does not verify counts as stale, so the user sees the current values."""
     try:
-        then = signing.loads(token, salt=SNAPSHOT_SALT)
+        then = signing.loads(token, salt=VALUES_TOKEN_SALT)
     except signing.BadSignature:
         then = None
     now = {value.capability.key: value for value in

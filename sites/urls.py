@@ -1,10 +1,21 @@
+"""Everything about sites: the table, a site's page, what its contacts and the WG edit there,
+a contact's own sites, and the change history. Included at the root of the project's URLs."""
+
 from django.urls import path
 
 from . import views
 
+app_name = "sites"
+
 urlpatterns = [
-    path("", views.SiteListView.as_view(), name="site_list"),
-    path("<str:name>/", views.site_detail, name="site_detail"),
-    path("<str:name>/capabilities/", views.site_capabilities, name="site_capabilities"),
-    path("<str:name>/exceptions/new/", views.exception_grant, name="exception_grant"),
+    path("sites/", views.SiteListView.as_view(), name="site_list"),
+    path("sites/<str:name>/", views.site_detail, name="site_detail"),
+    path("sites/<str:name>/capabilities/", views.site_capabilities, name="site_capabilities"),
+    path("sites/<str:name>/exceptions/new/", views.exception_grant, name="exception_grant"),
+    path("sites/<str:name>/tokens/", views.site_tokens, name="site_tokens"),
+    path("sites/<str:name>/tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
+    path("exceptions/<int:pk>/renew/", views.exception_renew, name="exception_renew"),
+    path("exceptions/<int:pk>/revoke/", views.exception_revoke, name="exception_revoke"),
+    path("me/", views.my_sites, name="my_sites"),
+    path("changes/", views.recent_changes, name="recent_changes"),
 ]

@@ -8,7 +8,10 @@ from django.db import transaction
 from django.db.models import Max, Prefetch
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
@@ -16,13 +19,27 @@ from django_tables2.export import ExportMixin
 from experiments.models import CapabilityDefinition, Experiment, Scenario
 
 from .filters import SiteFilterSet
-from .forms import CapabilityForm, GrantExceptionForm, RenewExceptionForm, RevokeExceptionForm
+from .forms import (
+    CapabilityForm,
+    GrantExceptionForm,
+    RenewExceptionForm,
+    RevokeExceptionForm,
+    TokenForm,
+)
 from .history import all_changes, site_history
-from .models import Assessment, CapabilityValue, Site, SiteException, SiteMigration
+from .models import (
+    EXPIRY_WARNING_DAYS,
+    Assessment,
+    CapabilityValue,
+    Site,
+    SiteException,
+    SiteMigration,
+    SiteToken,
+)
 from .permissions import can_edit_site, can_manage_exceptions
 from .recompute import preview
 from .tables import SiteExport, SiteTable, stream_csv, with_table_columns
-from .updates import changes_since, current_values, record_capabilities, snapshot
+from .updates import changes_since, current_values, record_capabilities, values_token
 
 
 class SiteListView(ExportMixin, SingleTableMixin, FilterView):
@@ -60,10 +77,8 @@ def site_detail(request, name: str):
     capabilities = [(definition, reported.get(definition.id))
                     for definition in CapabilityDefinition.objects.all()]
     today = timezone.localdate()
-    exceptions = list(SiteException.objects.filter(site=site)
-                      .select_related("experiment", "kind").order_by("-granted_on"))
-    active = set(SiteException.objects.filter(site=site).active_on(today)
-                 .values_list("id", flat=True))
+    exceptions = (SiteException.objects.filter(site=site).select_related("experiment", "kind")
+                  .with_state(today).order_by("-granted_on"))
     return render(request, "sites/site_detail.html", {
         "site": site,
         "names": site.experiment_sites.select_related("experiment").order_by(
@@ -73,7 +88,7 @@ def site_detail(request, name: str):
                        .select_related("experiment", "scenario", "rule", "exception__kind",
                                        "lapsed_exception")
                        .order_by("experiment__position"),
-        "exceptions": [(exception, exception.id in active) for exception in exceptions],
+        "exceptions": exceptions,
         "migrations": SiteMigration.objects.filter(site=site)
                       .select_related("migration__experiment", "completed_step")
                       .order_by("migration__experiment__position"),
@@ -84,7 +99,7 @@ def site_detail(request, name: str):
     })
 
 
-def _site_for_editing(request, name: str) -> Site:
+def get_editable_site(request, name: str) -> Site:
     """The site, if the user may edit it: contacts their own sites, WG members any."""
     site = get_object_or_404(Site, name=name)
     if not can_edit_site(request.user, site):
@@ -95,11 +110,11 @@ def _site_for_editing(request, name: str) -> Site:
 @login_required
 def site_capabilities(request, name: str):
     """The capability form: preview what a change would do, then save it."""
-    site = _site_for_editing(request, name)
+    site = get_editable_site(request, name)
     definitions = list(CapabilityDefinition.objects.select_related("only_with"))
     if request.method != "POST":
         form = CapabilityForm(definitions=definitions,
-                              initial={**current_values(site), "snapshot": snapshot(site)})
+                              initial={**current_values(site), "values_token": values_token(site)})
         return _capability_page(request, site, form)
 
     form = CapabilityForm(request.POST, definitions=definitions)
@@ -108,7 +123,7 @@ def site_capabilities(request, name: str):
     with transaction.atomic():
         # The site's row stays locked from the check to the save: two saves cannot both pass.
         Site.objects.select_for_update().get(pk=site.pk)
-        meanwhile = changes_since(site, form.cleaned_data["snapshot"])
+        meanwhile = changes_since(site, form.cleaned_data["values_token"])
         if meanwhile:
             return _conflict_page(request, site, definitions, meanwhile)
         if "save" not in request.POST:
@@ -128,7 +143,7 @@ def _conflict_page(request, site, definitions, meanwhile):
     """Someone saved first. Keep the user's entries, show what changed, and let the next save
     through: the user has now seen the current values."""
     data = request.POST.copy()
-    data["snapshot"] = snapshot(site)
+    data["values_token"] = values_token(site)
     form = CapabilityForm(data, definitions=definitions)
     form.is_valid()
     form.add_error(None, "Someone else saved this site's capabilities after you opened the "
@@ -168,6 +183,39 @@ def _preview(site: Site, values: dict[str, str]) -> list[dict]:
     return rows
 
 
+# --- API tokens: those who may edit a site create tokens for programs that report its
+# capabilities, see when each was last used, and revoke them.
+
+@never_cache  # the page that shows a new key must not be kept by any cache
+@login_required
+def site_tokens(request, name: str):
+    site = get_editable_site(request, name)
+    form = TokenForm(request.POST or None)
+    created = key = None
+    if request.method == "POST" and form.is_valid():
+        created, key = SiteToken.issue(site, form.cleaned_data["name"], request.user)
+        form = TokenForm()
+    return render(request, "sites/site_tokens.html", {
+        "site": site,
+        "form": form,
+        "tokens": site.api_tokens.select_related("created_by"),
+        "created": created,
+        "key": key,
+        "endpoint": request.build_absolute_uri(reverse("api:site-capabilities",
+                                                       args=[site.name])),
+    })
+
+
+@require_POST
+@login_required
+def revoke_token(request, name: str, pk: int):
+    site = get_editable_site(request, name)
+    token = get_object_or_404(SiteToken, pk=pk, site=site)
+    token.revoke()
+    messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+    return redirect("sites:site_tokens", site.name)
+
+
 @login_required
 def my_sites(request):
     """A contact's sites: what each experiment derives from them, and what needs attention."""
@@ -182,7 +230,7 @@ def my_sites(request):
     stale_before = timezone.now() - datetime.timedelta(days=settings.CAPABILITY_CONFIRM_DAYS)
     return render(request, "sites/my_sites.html", {
         "sites": sites, "expiring": expiring, "stale_before": stale_before,
-        "confirm_days": settings.CAPABILITY_CONFIRM_DAYS,
+        "confirm_days": settings.CAPABILITY_CONFIRM_DAYS, "warning_days": EXPIRY_WARNING_DAYS,
     })
 
 

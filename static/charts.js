@@ -1,8 +1,13 @@
-// Every clickable mark of a chart carries the URL of the sites behind it in `customdata`.
-function wlcgLinkClicks(plotId) {
-  const plot = document.getElementById(plotId);
-  plot.on("plotly_click", (event) => {
-    const url = event.points[0].customdata;
-    if (url) window.location.assign(url);
+// Draws each chart of the page from the figure _chart.html wrote as JSON next to it, and makes
+// its marks links: every clickable mark carries the URL of the sites behind it in `customdata`.
+"use strict";
+
+document.querySelectorAll(".plotly-chart[data-figure]").forEach((element) => {
+  const figure = JSON.parse(document.getElementById(element.dataset.figure).textContent);
+  Plotly.newPlot(element, figure.data, figure.layout, figure.config).then(() => {
+    element.on("plotly_click", (event) => {
+      const url = event.points[0].customdata;
+      if (url) window.location.assign(url);
+    });
   });
-}
+});

@@ -1,15 +1,20 @@
-"""Plotly figures, rendered as HTML fragments that use the page's own copy of plotly.js.
+"""Plotly figures, and how a page draws them with its own copy of plotly.js.
 
-Every clickable mark carries the URL of the sites table behind it in `customdata`; the page's
-charts.js opens it on click.
+A page gets each figure as data (`for_page`); `_chart.html` writes it into the page with
+`json_script` and static/charts.js draws it, so that no inline script is needed. Every
+clickable mark carries the URL of the sites table behind it in `customdata`; charts.js opens it
+on click.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
-from django.utils.safestring import SafeString, mark_safe
+
+from experiments.models import COMPLIANCE_COLOURS, UNASSESSED_COLOUR, Compliance
 
 from .summary import ExperimentSummary
 
@@ -17,16 +22,30 @@ FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "siz
         "color": "#1f2328"}
 CONFIG = {"displaylogo": False, "responsive": True,
           "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+# The lines of a migration's steps, in the page's own colours: the first step in the target's.
+STEP_COLOURS = [COMPLIANCE_COLOURS[Compliance.TARGET], COMPLIANCE_COLOURS[Compliance.ACCEPTABLE],
+                COMPLIANCE_COLOURS[Compliance.INTERIM], UNASSESSED_COLOUR]
 
 
-def render(figure: go.Figure, chart_id: str, toolbar: bool = True) -> SafeString:
-    """The figure as a <div> and the script that draws it and makes its marks links. Plotly
-    builds the HTML from our own figure, whose texts it escapes as JSON."""
+@dataclass(frozen=True)
+class PageChart:
+    """A figure as a page draws it: `figure` holds plotly.js's data, layout and config."""
+
+    id: str
+    figure: dict
+
+    @property
+    def data_id(self) -> str:
+        """The id of the JSON the figure is written into."""
+        return f"{self.id}-data"
+
+
+def for_page(figure: go.Figure, chart_id: str, toolbar: bool = True) -> PageChart:
+    """The figure as JSON-able data for `_chart.html`, drawn into the element `chart_id`."""
     figure.update_layout(template="none")  # our own styling; keeps the page small
-    return mark_safe(figure.to_html(
-        full_html=False, include_plotlyjs=False, config={**CONFIG, "displayModeBar": toolbar},
-        div_id=chart_id,
-        post_script="wlcgLinkClicks('{plot_id}');"))
+    # Through plotly's own encoder: it knows dates and NumPy arrays, json_script does not.
+    return PageChart(chart_id, {**json.loads(figure.to_json()),
+                                "config": {**CONFIG, "displayModeBar": toolbar}})
 
 
 def scenario_bar(summary: ExperimentSummary, height: int = 150) -> go.Figure:
@@ -56,9 +75,8 @@ def migration_timeline(series: dict[str, list[tuple[datetime.date, int]]],
                        urls: dict[str, str]) -> go.Figure:
     """Sites that completed each step, over time, with each step's target date marked."""
     figure = go.Figure()
-    palette = ["#1a7f37", "#2f81f7", "#8250df", "#d4a72c"]
     for index, (step, points) in enumerate(series.items()):
-        colour = palette[index % len(palette)]
+        colour = STEP_COLOURS[index % len(STEP_COLOURS)]
         figure.add_trace(go.Scatter(
             name=step, x=[day for day, _ in points], y=[n for _, n in points],
             mode="lines+markers", line={"shape": "hv", "color": colour, "width": 3},
@@ -67,9 +85,11 @@ def migration_timeline(series: dict[str, list[tuple[datetime.date, int]]],
         ))
         if targets.get(step):
             figure.add_vline(x=targets[step].isoformat(), line={"color": colour, "dash": "dash"})
-            figure.add_annotation(x=targets[step].isoformat(), y=total, yref="y",
-                                  text=f"target: {targets[step]:%d %b %Y}", showarrow=False,
-                                  xanchor="left", yanchor="top", font={"color": colour})
+            # One line down per step, so that targets close in time do not overlap.
+            figure.add_annotation(x=targets[step].isoformat(), y=1 - 0.09 * index,
+                                  yref="paper", text=f"target: {targets[step]:%d %b %Y}",
+                                  showarrow=False, xanchor="left", yanchor="top",
+                                  bgcolor="white", bordercolor=colour, borderpad=2)
     figure.update_layout(
         height=380, margin={"l": 50, "r": 20, "t": 20, "b": 40}, font=FONT,
         plot_bgcolor="white", paper_bgcolor="white", hovermode="closest",

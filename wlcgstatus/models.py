@@ -1,15 +1,11 @@
-"""What the project keeps of its own: generated meeting reports and the nightly snapshots
-that over-time figures are drawn from, and the sites' API tokens."""
+"""What the project keeps of its own: generated meeting reports and the daily counts that
+over-time figures are drawn from."""
 
 from __future__ import annotations
-
-import hashlib
-import secrets
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 
 from experiments.models import Experiment, Migration, MigrationStep, Scenario
 
@@ -51,7 +47,7 @@ class Report(models.Model):
         return f"Report as of {self.as_of}{since} ({self.get_format_display()})"
 
     def get_absolute_url(self) -> str:
-        return reverse("report_detail", args=[self.pk])
+        return reverse("reports:report_detail", args=[self.pk])
 
     @property
     def filename(self) -> str:
@@ -91,65 +87,3 @@ class MigrationCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.step}: {self.sites}"
-
-
-class SiteTokenQuerySet(models.QuerySet):
-    def active(self) -> SiteTokenQuerySet:
-        return self.filter(revoked_at__isnull=True)
-
-
-class SiteToken(models.Model):
-    """A key that lets a program (the capability probe, a site's own tooling) report one site's
-    capabilities through the API. Only a hash of the key is kept: the key itself is shown
-    once, when it is made, and cannot be recovered."""
-
-    KEY_PREFIX = "wlcg_"
-
-    site = models.ForeignKey("sites.Site", on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100,
-                            help_text="What uses it, e.g. “capability probe on ce01”.")
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
-        help_text="Reports made with the token are recorded as this person's.",
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    objects = SiteTokenQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["site", "-created_at", "-id"]
-        verbose_name = "site API token"
-
-    def __str__(self) -> str:
-        return f"{self.site}: {self.name}"
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-    @staticmethod
-    def hash_key(key: str) -> str:
-        # The key is 256 random bits: a fast hash is as good as a slow one against guessing.
-        return hashlib.sha256(key.encode()).hexdigest()
-
-    @classmethod
-    def issue(cls, site, name: str, user) -> tuple[SiteToken, str]:
-        """A new token for the site, and its key, which is not stored anywhere."""
-        key = cls.KEY_PREFIX + secrets.token_urlsafe(32)
-        token = cls.objects.create(site=site, name=name, created_by=user,
-                                   key_hash=cls.hash_key(key))
-        return token, key
-
-    @classmethod
-    def for_key(cls, key: str) -> SiteToken | None:
-        """The active token with this key, if there is one."""
-        return (cls.objects.active().select_related("site", "created_by")
-                .filter(key_hash=cls.hash_key(key)).first())
-
-    def revoke(self) -> None:
-        if self.revoked_at is None:
-            self.revoked_at = timezone.now()
-            self.save(update_fields=["revoked_at"])

@@ -1,16 +1,18 @@
 """Settings, read from the environment.
 
 The embedded default needs nothing installed: a SQLite file next to the code, tasks run
-in-process, an in-memory cache. Production sets DATABASE_URL, REDIS_URL, SECRET_KEY,
-DEBUG=False and ALLOWED_HOSTS.
+in-process, a cache in files next to the code. Production sets DATABASE_URL, REDIS_URL,
+SECRET_KEY, DEBUG=False and ALLOWED_HOSTS.
 """
 
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "experiments",
     "sites",
     "wlcgstatus",
@@ -47,6 +50,7 @@ READ_REQUIRES_LOGIN = env.bool("READ_REQUIRES_LOGIN", default=False)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,11 +92,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# The cache must be one for every process: a command-line import or recomputation, or another
+# web worker's write, moves on the version every process reads (sites/cache.py). Without Redis,
+# files on this machine are that one cache.
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                          "LOCATION": env.path("CACHE_DIR", default=BASE_DIR / "cache"),
+                          "OPTIONS": {"MAX_ENTRIES": 2000}}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -151,8 +160,39 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# Content-Security-Policy: scripts and styles from this server only, no inline script (charts
+# get their data through json_script), no eval. Two allowances for styles, both for what the
+# browser can not be given as a file:
+# - style attributes: the pages colour badges, bars and dots with `style="--c: #rrggbb"`, one
+#   colour per scenario from the database, and plotly.js sets attributes on its SVG;
+# - empty <style> elements (the hash is that of the empty string): plotly.js creates them and
+#   fills them through the CSSOM (insertRule), which CSP does not restrict; a <style> with any
+#   text in it stays refused (plotly.js's one such, MapLibre's stylesheet, is kept out by
+#   templates/_chart_scripts.html).
+# Swagger UI's page (api/urls.py) and DRF's browsable API (api/renderers.py) are served without
+# their inline code.
+# Forms post here; with single sign-on, a sign-in may go on to the provider's authorization
+# endpoint, which form-action must then allow.
+_oidc_provider = urlsplit(OIDC_OP_AUTHORIZATION_ENDPOINT)
+_FORM_TARGETS = ([f"{_oidc_provider.scheme}://{_oidc_provider.netloc}"]
+                 if OIDC_RP_CLIENT_ID and _oidc_provider.netloc else [])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"],
+        "style-src-attr": [UNSAFE_INLINE],
+        # plotly.js draws a chart's PNG download from a blob: image of its SVG.
+        "img-src": [SELF, "data:", "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, *_FORM_TARGETS],
+    },
+}
+
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "my_sites"
+LOGIN_REDIRECT_URL = "sites:my_sites"
 LOGOUT_REDIRECT_URL = "overview"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wlcgstatus@localhost")
 
@@ -179,7 +219,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=23, minute=55),
     },
     "reminders-daily": {
-        "task": "wlcgstatus.tasks.remind",
+        "task": "sites.tasks.remind",
         "schedule": crontab(hour=7, minute=0),
     },
 }
@@ -194,7 +234,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["wlcgstatus.api.filters.FilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",
-                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+                                 "wlcgstatus.api.renderers.BrowsableAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "wlcgstatus.api.schema.AutoSchema",
 }

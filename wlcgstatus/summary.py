@@ -17,12 +17,18 @@ from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 
 from experiments.models import Compliance, Experiment, Migration, MigrationStep, Scenario
-from sites.models import Assessment, ExperimentSite, SiteException, SiteMigration
+from sites.models import (
+    Assessment,
+    ExceptionFigure,
+    ExperimentSite,
+    SiteException,
+    SiteMigration,
+)
 
 
 def sites_url(**filters) -> str:
     """The sites table filtered as given, e.g. sites_url(experiment="cms", scenario=...)."""
-    return f"{reverse('site_list')}?{urlencode(filters)}"
+    return f"{reverse('sites:site_list')}?{urlencode(filters)}"
 
 
 @dataclass
@@ -31,7 +37,7 @@ class Figure:
     count: int
     url: str
     colour: str = ""
-    share: float = 0.0  # percent of the experiment's sites
+    share: int = 0  # whole percent of the experiment's sites; an experiment's add up to 100
     key: str = ""  # the scenario's slug, the compliance class or the exception state
 
 
@@ -91,20 +97,24 @@ def summarise(today: datetime.date, experiments: list[Experiment] | None = None,
         by_scenario = counts.get(experiment.id, {})
         total = sum(by_scenario.values())
         summary = ExperimentSummary(experiment, total, migrations=migrations[experiment.id])
-        for scenario in scenarios.values():
-            if by_scenario.get(scenario.id):
-                summary.scenarios.append(Figure(
-                    scenario.short_name, by_scenario[scenario.id],
-                    sites_url(experiment=experiment.slug, scenario=scenario.slug),
-                    scenario.colour, _share(by_scenario[scenario.id], total), scenario.slug))
-        for compliance in Compliance:
-            n = sum(count for scenario_id, count in by_scenario.items()
-                    if scenario_id and scenarios[scenario_id].compliance == compliance)
+        unassessed = by_scenario.get(None, 0)
+        shown = [scenario for scenario in scenarios.values() if by_scenario.get(scenario.id)]
+        shares = whole_percents([by_scenario[scenario.id] for scenario in shown] + [unassessed])
+        for scenario, share in zip(shown, shares, strict=False):
+            summary.scenarios.append(Figure(
+                scenario.short_name, by_scenario[scenario.id],
+                sites_url(experiment=experiment.slug, scenario=scenario.slug),
+                scenario.colour, share, scenario.slug))
+        per_class = [sum(count for scenario_id, count in by_scenario.items()
+                         if scenario_id and scenarios[scenario_id].compliance == compliance)
+                     for compliance in Compliance]
+        shares = whole_percents([*per_class, unassessed])
+        for compliance, n, share in zip(Compliance, per_class, shares, strict=False):
             summary.compliance.append(Figure(
                 compliance.label, n,
                 sites_url(experiment=experiment.slug, compliance=compliance.value),
-                compliance.colour, _share(n, total), compliance.value))
-        for key, label in EXCEPTION_FIGURES:
+                compliance.colour, share, compliance.value))
+        for key, label in ExceptionFigure.choices:
             summary.exceptions.append(Figure(
                 label, exceptions[key].get(experiment.id, 0),
                 sites_url(experiment=experiment.slug, exception=key), key=key))
@@ -120,15 +130,18 @@ def _scenario_counts(experiment_ids: list[int]) -> dict[int, dict[int | None, in
     return counts
 
 
-EXCEPTION_FIGURES = [
-    ("active", "Active"),
-    ("expiring", "Expiring within 30 days"),
-    ("lapsed", "Expired, still relied on"),
-]
-
-
-def _share(count: int, total: int) -> float:
-    return round(100 * count / total, 1) if total else 0.0
+def whole_percents(counts: list[int]) -> list[int]:
+    """Each count as a whole percentage of their sum, the percentages adding up to 100
+    (largest remainder: each rounded down, then a point more to the largest remainders)."""
+    total = sum(counts)
+    if not total:
+        return [0] * len(counts)
+    exact = [100 * count / total for count in counts]
+    shares = [int(share) for share in exact]
+    by_remainder = sorted(range(len(counts)), key=lambda i: exact[i] - shares[i], reverse=True)
+    for i in by_remainder[:100 - sum(shares)]:
+        shares[i] += 1
+    return shares
 
 
 def _exception_counts(experiment_ids: list[int], today: datetime.date) -> dict[str, dict]:

@@ -1,6 +1,5 @@
-"""Periodic and long-running work: meeting reports, nightly snapshots, reminders."""
+"""The project's background work: meeting reports, and the day's counts stored every night."""
 
-import datetime
 import logging
 
 from celery import shared_task
@@ -8,7 +7,6 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from .models import Report
-from .reminders import send_reminders
 from .reports import render
 from .reports.compose import compose
 from .snapshots import take_snapshot
@@ -57,10 +55,3 @@ def generate_report(self, report_id: int) -> str:
 def snapshot_today() -> int:
     """Nightly: the day's counts per experiment and scenario, per migration and step."""
     return take_snapshot(timezone.localdate())
-
-
-@shared_task
-def remind(day: str | None = None) -> int:
-    """Nightly: mail about exceptions about to expire and capabilities gone unconfirmed."""
-    today = datetime.date.fromisoformat(day) if day else timezone.localdate()
-    return send_reminders(today)

@@ -27,8 +27,8 @@ def overview(request):
 
 
 def _overview(today) -> dict:
-    cards = [(summary, charts.render(charts.scenario_bar(summary),
-                                     f"chart-{summary.experiment.slug}", toolbar=False))
+    cards = [(summary, charts.for_page(charts.scenario_bar(summary),
+                                       f"chart-{summary.experiment.slug}", toolbar=False))
              for summary in summarise(today)]
     return {"cards": cards, "site_count": Site.objects.count()}
 
@@ -43,7 +43,7 @@ def experiment_detail(request, slug: str):
     # The most urgent first, and no more than a page: the sites table lists them all.
     exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None,
                                                    site__retired_on=None)
-                      .select_related("site", "kind").with_is_active(today)
+                      .select_related("site", "kind").with_state(today)
                       .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
     served = ExperimentSite.objects.filter(experiment=experiment).values("site_id")
     sites = with_table_columns(Site.objects.filter(retired_on=None, pk__in=served), [experiment])
@@ -55,7 +55,7 @@ def experiment_detail(request, slug: str):
         "chart": chart,
         "rules": rules,
         "exception_kinds": experiment.exception_kinds.select_related("scenario"),
-        "exceptions": [(exception, exception.is_active) for exception in exceptions],
+        "exceptions": exceptions,
         "more_exceptions": len(exceptions) == EXCEPTIONS_SHOWN,
         "exceptions_url": sites_url(experiment=experiment.slug, exception="active"),
         "table": table,
@@ -68,8 +68,8 @@ def _experiment_figures(experiment: Experiment, today) -> tuple:
     """What the experiment page counts over all its sites: its summary and chart, and how
     many sites each rule decided (those with an exception were decided by it, not a rule)."""
     (summary,) = summarise(today, [experiment])
-    chart = charts.render(charts.scenario_bar(summary, height=170), "chart-scenarios",
-                          toolbar=False)
+    chart = charts.for_page(charts.scenario_bar(summary, height=170), "chart-scenarios",
+                            toolbar=False)
     decided = dict(Assessment.objects.filter(experiment=experiment, exception=None)
                    .values("rule_id").annotate(n=Count("id")).values_list("rule_id", "n"))
     return summary, chart, decided
@@ -98,7 +98,7 @@ def migration_detail(request, experiment: str, slug: str):
         "migration": migration,
         "steps": steps,
         "summary": migration_progress([migration], today)[0],
-        "chart": charts.render(chart, "chart-migration"),
+        "chart": charts.for_page(chart, "chart-migration"),
         "series": series,
         "states": [(state, scenario_by_id.get(scenarios.get(state.site_id)))
                    for state in states],

@@ -1,4 +1,5 @@
-"""Badges in the scenario's or compliance class's own colour, and Markdown for plans."""
+"""Badges in the scenario's or compliance class's own colour, the compliance colours for the
+stylesheets, and Markdown for plans."""
 
 import markdown as markdown_lib
 import nh3
@@ -6,7 +7,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from experiments.models import UNASSESSED_COLOUR, Compliance, Scenario
+from experiments.models import COMPLIANCE_COLOURS, UNASSESSED_COLOUR, Compliance, Scenario
 
 register = template.Library()
 
@@ -26,6 +27,18 @@ def compliance_badge(compliance: str) -> str:
     value = Compliance(compliance)
     return format_html('<span class="badge" style="--c: {}">{}</span>', value.colour,
                        value.label)
+
+
+@register.simple_tag
+def compliance_colours() -> str:
+    """The compliance classes' colours as CSS custom properties for a style attribute
+    (`--target: #1a7f37; …; --unassessed: #8c959f`), so that the stylesheets colour with the
+    ones defined in experiments.models. A tag rather than a context processor: the meeting
+    report is rendered outside any request."""
+    colours = {compliance.value.replace("_", "-"): colour
+               for compliance, colour in COMPLIANCE_COLOURS.items()}
+    return "; ".join(f"--{name}: {colour}" for name, colour in
+                     {**colours, "unassessed": UNASSESSED_COLOUR}.items())
 
 
 @register.filter

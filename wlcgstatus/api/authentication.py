@@ -5,8 +5,8 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
+from sites.models import SiteToken
 from sites.permissions import can_edit_site
-from wlcgstatus.models import SiteToken
 
 
 class SiteTokenAuthentication(authentication.BaseAuthentication):

@@ -144,7 +144,9 @@ def _enum(values: list[str]) -> dict:
 
 
 def _choices(field: forms.ChoiceField) -> dict:
-    return _enum([str(value) for value, _ in field.choices])
+    # A field may accept more than the choices it offers: the country filter takes a code too.
+    aliases = field.aliases() if hasattr(field, "aliases") else []
+    return _enum([str(value) for value, _ in field.choices] + aliases)
 
 
 def _model_choices(field: forms.ModelChoiceField) -> dict:

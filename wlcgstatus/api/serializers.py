@@ -19,7 +19,15 @@ from experiments.models import (
     Scenario,
 )
 from sites.forms import CapabilityForm
-from sites.models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
+from sites.models import (
+    EXPIRY_WARNING_DAYS,
+    Assessment,
+    CapabilityValue,
+    ExceptionState,
+    ExperimentSite,
+    Site,
+    SiteException,
+)
 from sites.updates import current_values
 
 
@@ -213,13 +221,18 @@ class ExceptionSerializer(serializers.ModelSerializer):
     scenario = serializers.SlugRelatedField(
         source="kind.scenario", slug_field="slug", read_only=True,
         help_text="The scenario that applies while the exception is active.")
-    active = serializers.BooleanField(source="is_active", read_only=True,
-                                      help_text="Granted, not expired and not revoked today.")
+    state = serializers.ChoiceField(choices=ExceptionState.choices, read_only=True,
+                                    help_text="Where the exception stands today.")
+    active = serializers.SerializerMethodField(
+        help_text="Granted, not expired and not revoked today (state is “active”).")
 
     class Meta:
         model = SiteException
         fields = ["id", "site", "experiment", "kind", "kind_name", "scenario", "reason",
-                  "granted_by", "granted_on", "expires_on", "revoked_on", "active"]
+                  "granted_by", "granted_on", "expires_on", "revoked_on", "state", "active"]
+
+    def get_active(self, exception: SiteException) -> bool:
+        return exception.state == ExceptionState.ACTIVE
 
 
 # --- migrations and the summary, made from wlcgstatus.summary's figures ---------------------
@@ -249,7 +262,8 @@ class FigureSerializer(serializers.Serializer):
                                           "exception state (active, expiring, lapsed).")
     label = serializers.CharField()
     count = serializers.IntegerField(help_text="Sites.")
-    share = serializers.FloatField(help_text="Percent of the experiment's sites.")
+    share = serializers.IntegerField(help_text="Whole percent of the experiment's sites; an "
+                                               "experiment's shares add up to 100.")
     sites = serializers.SerializerMethodField(help_text="These sites, from the sites list.")
 
     def get_sites(self, figure) -> str:
@@ -263,9 +277,10 @@ class SummarySerializer(serializers.Serializer):
     sites = serializers.SerializerMethodField(help_text="These sites, from the sites list.")
     scenarios = FigureSerializer(many=True, help_text="Sites per scenario, where there are any.")
     compliance = FigureSerializer(many=True, help_text="Sites per compliance class.")
-    exceptions = FigureSerializer(many=True, help_text="Sites with an active exception, one "
-                                                       "expiring within 30 days, or one that "
-                                                       "expired while still relied on.")
+    exceptions = FigureSerializer(
+        many=True, help_text=f"Sites with an active exception, one expiring within "
+                             f"{EXPIRY_WARNING_DAYS} days, or one that expired while still "
+                             "relied on.")
 
     def get_sites(self, summary) -> str:
         return api_sites_url(self.context["request"], summary.url)
@@ -306,7 +321,7 @@ class CapabilityReportSerializer(serializers.Serializer):
                   for key in values if key not in definitions}
         data = {**current_values(site), **values}
         form = CapabilityForm(data, definitions=list(definitions.values()))
-        del form.fields["snapshot"]  # the form's guard against concurrent edits; not used here
+        del form.fields["values_token"]  # the form's guard against concurrent edits; not used here
         if not form.is_valid():
             for key, problems in form.errors.as_data().items():
                 errors[key] = [message for problem in problems

@@ -1,5 +1,5 @@
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from . import views
@@ -22,6 +22,9 @@ urlpatterns = [
     path("sites/<str:name>/capabilities/", views.CapabilityReportView.as_view(),
          name="site-capabilities"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI's start-up script from its own URL (?script) and the page's styles from a
+    # file: the CSP allows neither inline.
+    path("docs/", SpectacularSwaggerSplitView.as_view(
+        url_name="api:schema", template_name="api/swagger_ui.html"), name="docs"),
     *router.urls,
 ]

@@ -125,7 +125,7 @@ class ExceptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         # As the sites list: a retired site's exceptions are no longer listed.
         return (SiteException.objects.filter(site__retired_on=None)
                 .select_related("site", "experiment", "kind__scenario")
-                .with_is_active(timezone.localdate())
+                .with_state(timezone.localdate())
                 .order_by("site__name", *EXPERIMENT_ORDER, "-granted_on", "-id"))
 
 

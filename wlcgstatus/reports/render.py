@@ -7,6 +7,7 @@ import base64
 from collections.abc import Callable
 
 import kaleido
+import plotly.graph_objects as go
 from django.template.loader import render_to_string
 
 from experiments.models import Experiment
@@ -47,7 +48,6 @@ def as_csv() -> bytes:
 def chart_images(report: MeetingReport, progress: Progress | None = None) -> dict[str, str]:
     """Each experiment's scenario bar as a PNG data URI, drawn by Kaleido in Chromium."""
     images = {}
-    kaleido.start_sync_server(mathjax=False, silence_warnings=True)  # once per process
     for index, section in enumerate(report.sections):
         if progress:
             progress(20 + 60 * index // len(report.sections),
@@ -56,7 +56,15 @@ def chart_images(report: MeetingReport, progress: Progress | None = None) -> dic
             continue
         figure = charts.scenario_bar(section.summary, height=170)
         figure.update_layout(template="none", width=900)
-        png = figure.to_image(format="png", scale=2)
         images[section.experiment.slug] = ("data:image/png;base64,"
-                                           + base64.b64encode(png).decode())
+                                           + base64.b64encode(chart_png(figure)).decode())
     return images
+
+
+def chart_png(figure: go.Figure) -> bytes:
+    """The figure as a PNG at twice its layout's size, drawn by the process's Kaleido server
+    (one Chromium, started by the first chart). Asked of Kaleido directly: plotly's `to_image`
+    passes Kaleido options (plotly's default HTTP headers) that a running server cannot take,
+    and Kaleido warned so for every chart."""
+    kaleido.start_sync_server(mathjax=False, silence_warnings=True)  # no-op once it runs
+    return kaleido.calc_fig_sync(figure, opts={"format": "png", "scale": 2})

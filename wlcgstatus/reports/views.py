@@ -56,7 +56,7 @@ def report_status(request, pk: int):
     return JsonResponse({
         "status": report.status, "progress": report.progress, "step": report.step,
         "error": report.error,
-        "download": reverse("report_download", args=[pk]) if report.file else None,
+        "download": reverse("reports:report_download", args=[pk]) if report.file else None,
     })
 
 

@@ -1,7 +1,7 @@
 """Reminder mail: exceptions about to expire, and capabilities nobody has confirmed lately.
 
 Sent on fixed days (30, 7 and 1 days before an expiry; on the day a site's capabilities turn
-stale and every 30 days after), so a nightly run reminds once per occasion with no state kept.
+stale and every 30 days after), so a daily run reminds once per occasion with no state kept.
 """
 
 import datetime
@@ -12,10 +12,10 @@ from django.core.mail import EmailMessage, get_connection
 from django.db.models import Max
 from django.template.loader import render_to_string
 
-from sites.models import Site, SiteException
-from sites.permissions import WG_MEMBERS
+from .models import EXPIRY_WARNING_DAYS, Site, SiteException
+from .permissions import WG_MEMBERS
 
-EXPIRY_REMINDER_DAYS = (30, 7, 1)
+EXPIRY_REMINDER_DAYS = (EXPIRY_WARNING_DAYS, 7, 1)
 STALE_REMINDER_EVERY = 30
 
 
