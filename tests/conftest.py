@@ -2,14 +2,15 @@ import datetime
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import call_command
 
+from experiments.models import Experiment
 from sites.management.commands.build_demo_fixture import DEMO_DATE
-from sites.permissions import WG_MEMBERS
+from sites.models import SiteToken
 
-from .factories import PASSWORD, make_site
+from .factories.accounts import UserFactory
+from .factories.sites import make_site
 
 
 @pytest.fixture(autouse=True)
@@ -19,25 +20,61 @@ def empty_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database with the WG's reference data, loaded once: every test's transaction
+    rolls back to it."""
+    with django_db_blocker.unblock():
+        call_command("loaddata", "reference", verbosity=0)
+
+
 @pytest.fixture
 def reference(db):
-    """The WG's reference data: experiments, scenarios, capabilities, policies, migrations."""
-    call_command("loaddata", "reference", verbosity=0)
+    """The WG's reference data: experiments, scenarios, capabilities, policies, migrations.
+    A transactional test empties the database when it ends; the next one loads it again."""
+    if not Experiment.objects.exists():
+        call_command("loaddata", "reference", verbosity=0)
+
+
+def demo_day():
+    """The clock set to the day the demo data was made, so that its exceptions are as active,
+    expiring or expired as it meant them to be, whenever the tests run."""
+    noon = datetime.datetime.combine(DEMO_DATE, datetime.time(12), tzinfo=datetime.UTC)
+    return time_machine.travel(noon, tick=True)
 
 
 @pytest.fixture
 def on_demo_date():
-    """The clock set to the day the demo data was made, so that its exceptions are as active,
-    expiring or expired as it meant them to be, whenever the tests run."""
-    noon = datetime.datetime.combine(DEMO_DATE, datetime.time(12), tzinfo=datetime.UTC)
-    with time_machine.travel(noon, tick=True):
+    with demo_day():
         yield
 
 
+@pytest.fixture(scope="module")
+def demo_database(django_db_setup, django_db_blocker):
+    """The demo, loaded once for the tests of a module that use it, and emptied after them.
+    Loading it takes seconds; each test's transaction rolls back to it."""
+    with django_db_blocker.unblock(), demo_day():
+        call_command("load_demo", verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+        call_command("loaddata", "reference", verbosity=0)
+
+
 @pytest.fixture
-def demo(reference, on_demo_date):
+def demo(demo_database, reference, on_demo_date):
     """The demo sites on top of the reference data, loaded as the demo command loads them."""
-    call_command("load_demo", verbosity=0)
+
+
+def pytest_collection_modifyitems(items):
+    """Within each module, the tests on the demo run last: they share one loading of it
+    (`demo_database`), which no other test of the module may see."""
+    start = 0
+    for end in range(1, len(items) + 1):
+        if end == len(items) or items[end].module is not items[start].module:
+            items[start:end] = sorted(items[start:end],
+                                      key=lambda item: "demo" in item.fixturenames)
+            start = end
 
 
 # --- personas: two sites, a contact of each, a WG member ----------------------------------------
@@ -58,23 +95,30 @@ def site_b(reference):
 
 
 @pytest.fixture
-def contact_a(django_user_model, site_a):
-    user = django_user_model.objects.create_user(
-        "alice", "alice@site-a.example.org", PASSWORD, first_name="Alice", last_name="Able")
-    site_a.contacts.add(user)
-    return user
+def contact_a(site_a):
+    return UserFactory(username="alice", email="alice@site-a.example.org", first_name="Alice",
+                       last_name="Able", contact_for_sites=[site_a])
 
 
 @pytest.fixture
-def contact_b(django_user_model, site_b):
-    user = django_user_model.objects.create_user("bob", "bob@site-b.example.org", PASSWORD)
-    site_b.contacts.add(user)
-    return user
+def contact_b(site_b):
+    return UserFactory(username="bob", email="bob@site-b.example.org",
+                       contact_for_sites=[site_b])
 
 
 @pytest.fixture
-def wg_member(django_user_model, reference):
-    user = django_user_model.objects.create_user(
-        "wendy", "wendy@wlcg.example.org", PASSWORD, first_name="Wendy", last_name="Gee")
-    user.groups.add(Group.objects.get(name=WG_MEMBERS))
-    return user
+def wg_member(reference):
+    return UserFactory(username="wendy", email="wendy@wlcg.example.org", first_name="Wendy",
+                       last_name="Gee", wg_member=True)
+
+
+@pytest.fixture
+def key_a(contact_a, site_a) -> str:
+    """The key of a token Alice made for SITE-A."""
+    return SiteToken.issue(site_a, "probe on ce01", contact_a)[1]
+
+
+@pytest.fixture
+def key_b(contact_b, site_b) -> str:
+    """The key of a token Bob made for SITE-B."""
+    return SiteToken.issue(site_b, "probe", contact_b)[1]

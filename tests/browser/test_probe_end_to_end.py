@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sites.models import Assessment, CapabilityValue
-from wlcgstatus.models import SiteToken
+from sites.models import Assessment, CapabilityValue, SiteToken
 from wlcgstatus.probe import wlcg_capability_probe as probe
 
-from ..factories import make_site
+from ..factories.sites import make_site
 
 PROBE = Path(probe.__file__)
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,0 +1,2 @@
+"""Factories per domain: `sites` (sites, their reports, bulk data), `exceptions` (grants),
+`accounts` (users, PASSWORD)."""

@@ -1,0 +1,125 @@
+"""Sites, what they serve and what they reported; the reference data comes from the `reference`
+fixture."""
+
+import datetime
+
+import factory
+from django.utils import timezone
+
+from experiments.models import CapabilityDefinition, ExceptionKind, Experiment, Migration
+from sites.models import (
+    CapabilityValue,
+    ExperimentSite,
+    Site,
+    SiteException,
+    SiteMigration,
+)
+from sites.recompute import recompute
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"TEST-SITE-{n}")
+    tier = 2
+    country = "Switzerland"
+    country_code = "CH"
+
+
+def make_site(name: str = "", *, kind: str = "grid", serves: tuple[str, ...] = (),
+              tier: int | None = 2, country: str = "Switzerland", institute: str = "",
+              **capabilities: str) -> Site:
+    """A site serving the given experiments (by slug) that reported the given capabilities."""
+    site = SiteFactory(kind=kind, tier=tier, country=country, institute=institute,
+                       **({"name": name} if name else {}))
+    for slug in serves:
+        ExperimentSite.objects.create(site=site, experiment=Experiment.objects.get(slug=slug),
+                                      name=f"{slug.upper()}_{site.name}")
+    for key, value in capabilities.items():
+        CapabilityValue.objects.create(
+            site=site, capability=CapabilityDefinition.objects.get(key=key), value=value
+        )
+    return site
+
+
+def reported_on(site: Site, when: datetime.datetime, key: str | None = None) -> None:
+    """Date the site's reports (or only that capability's) back or forth to `when`, as if
+    reported then."""
+    values = CapabilityValue.objects.filter(site=site)
+    if key:
+        values = values.filter(capability__key=key)
+    values.update(reported_at=when)
+
+
+# Capability reports the bulk sites cycle through; the last one is a site that never reported.
+PATTERNS = [
+    {"container_runtime": "none", "cvmfs": "yes", "outbound_network": "yes"},
+    {"container_runtime": "singularity", "container_runtime_version": "3.8.7", "cvmfs": "yes"},
+    {"container_runtime": "apptainer", "container_runtime_version": "1.3.4",
+     "unprivileged_userns": "yes", "cvmfs": "yes", "outbound_network": "yes"},
+    {"container_runtime": "none", "unprivileged_userns": "yes", "cvmfs": "yes",
+     "outbound_network": "no"},
+    {},
+]
+
+
+def bulk_sites(count: int, *, start: int = 0, prefix: str = "BULK",
+               serves: tuple[str, ...] | None = None, patterns: list[dict] | None = None,
+               kind: str | None = None, extras: bool = True) -> list[Site]:
+    """`count` sites made in a few bulk queries, assessed at the end: varied tiers, kinds
+    (unless `kind` says which) and countries; memberships (every experiment but one, in turn,
+    unless `serves` says which); capability reports cycling through `patterns`; and, with
+    `extras`, CMS exceptions (active, expiring, lapsed) and migration states."""
+    experiments = list(Experiment.objects.all())
+    definitions = {d.key: d for d in CapabilityDefinition.objects.all()}
+    patterns = PATTERNS if patterns is None else patterns
+    kinds = ["grid", "grid", "grid", "hpc", "grid", "cloud"]
+    countries = ["Germany", "Italy", "Switzerland", "United States"]
+    sites = Site.objects.bulk_create([
+        Site(name=f"{prefix}-{i:04d}", tier=[0, 1, 2, 2, 3, None][i % 6],
+             country=countries[i % 4], kind=kind or kinds[i % 6], institute=f"Institute {i}")
+        for i in range(start, start + count)
+    ])
+    sites = list(Site.objects.filter(name__in=[s.name for s in sites]).order_by("name"))
+    memberships, values, served_by = [], [], {}
+    now = timezone.now()
+    for offset, record in enumerate(sites):
+        i = start + offset
+        slugs = (serves if serves is not None else
+                 [e.slug for j, e in enumerate(experiments) if (i + j) % len(experiments) != 0])
+        served_by[record.id] = set(slugs)
+        memberships += [ExperimentSite(site=record, experiment=e, name=f"{e.slug}_{record.name}",
+                                       tier=record.tier)
+                        for e in experiments if e.slug in slugs]
+        values += [CapabilityValue(site=record, capability=definitions[key], value=value,
+                                   source=CapabilityValue.Source.DEMO,
+                                   reported_at=now - datetime.timedelta(days=i % 90))
+                   for key, value in patterns[i % len(patterns)].items()]
+    ExperimentSite.objects.bulk_create(memberships)
+    CapabilityValue.objects.bulk_create(values)
+    if extras:
+        today = timezone.localdate()
+        cms = Experiment.objects.get(slug="cms")
+        exception_kind = ExceptionKind.objects.get(experiment=cms)
+        exceptions = []
+        for offset, record in enumerate(sites):
+            if "cms" in served_by[record.id] and (start + offset) % 5 == 0:
+                expires = today + datetime.timedelta(days=[90, 10, -3][(start + offset) % 3])
+                exceptions.append(SiteException(
+                    site=record, experiment=cms, kind=exception_kind, reason="Deploying",
+                    granted_by="WG",
+                    granted_on=today - datetime.timedelta(days=100), expires_on=expires))
+        SiteException.objects.bulk_create(exceptions)
+        states = []
+        for migration in Migration.objects.prefetch_related("steps"):
+            steps = [None, *migration.steps.all()]
+            states += [SiteMigration(site=record, migration=migration,
+                                     completed_step=steps[(start + offset) % len(steps)])
+                       for offset, record in enumerate(sites)
+                       if migration.experiment_id in
+                       {e.id for e in experiments if e.slug in served_by[record.id]}]
+        SiteMigration.objects.bulk_create(states)
+    recompute(sites=[record.id for record in sites])
+    return sites

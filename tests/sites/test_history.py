@@ -1,0 +1,110 @@
+"""The change history of a site's page and of Recent changes: who changed what from which value
+to which, saves and exception changes alike; refused saves and mere confirmations add
+nothing."""
+
+from __future__ import annotations
+
+from sites.models import CapabilityValue, SiteException
+
+from ..helpers import (
+    capabilities_url,
+    day,
+    fill,
+    grant_url,
+    history_rows,
+    page_form,
+    renew_url,
+    revoke_url,
+    save_capabilities,
+    signed_in,
+)
+
+
+def test_accepted_saves_appear_in_the_site_history_and_recent_changes_with_who_and_values(
+        client, alice, bob, site_a, site_b):
+    save_capabilities(alice, site_a, {"container_runtime": "apptainer",
+                                      "container_runtime_version": "1.3.4"})
+    save_capabilities(bob, site_b, {"container_runtime_version": "3.11.5"})
+
+    site_a_history = history_rows(client.get(site_a.get_absolute_url()))
+    assert ["Alice Able", "Container runtime changed", "none", "apptainer"] in site_a_history
+    assert ["Alice Able", "Container runtime version created", "—", "1.3.4"] in site_a_history
+    assert not [row for row in site_a_history if row[0] == "bob"]
+    site_b_history = history_rows(client.get(site_b.get_absolute_url()))
+    assert ["bob", "Container runtime version changed", "3.8.7", "3.11.5"] in site_b_history
+
+    changes = history_rows(client.get("/changes/"))
+    assert ["Alice Able", "SITE-A", "Container runtime changed", "none", "apptainer"] in changes
+    assert ["Alice Able", "SITE-A", "Container runtime version created", "—",
+            "1.3.4"] in changes
+    assert ["bob", "SITE-B", "Container runtime version changed", "3.8.7", "3.11.5"] in changes
+    # Newest first: Bob saved after Alice.
+    assert changes.index(["bob", "SITE-B", "Container runtime version changed", "3.8.7",
+                          "3.11.5"]) < changes.index(
+        ["Alice Able", "SITE-A", "Container runtime changed", "none", "apptainer"])
+
+
+def test_refused_saves_add_no_history(client, alice, contact_b, wendy, site_a):
+    form = page_form(alice.get(capabilities_url(site_a)))
+    form["container_runtime"] = "apptainer"
+    previewed = page_form(form.submit("preview"))  # Alice's Save button, not pressed yet
+    records = CapabilityValue.history.filter(site_id=site_a.pk).count()
+    shown = history_rows(client.get(site_a.get_absolute_url()))
+
+    previewed["container_runtime"].force_value("docker")  # forced: no button offers it
+    invalid = previewed.submit("save")
+    forbidden = signed_in(contact_b).post(capabilities_url(site_a), {
+        **dict(previewed.submit_fields()), "container_runtime": "apptainer", "save": "1"})
+    assert (invalid.status_code, forbidden.status_code) == (200, 403)
+    assert CapabilityValue.history.filter(site_id=site_a.pk).count() == records
+
+    save_capabilities(wendy, site_a, {"cvmfs": "no"})
+    records = CapabilityValue.history.filter(site_id=site_a.pk).count()
+    previewed["container_runtime"] = "apptainer"
+    conflict = previewed.submit("save")
+    assert conflict.status_code == 200
+    assert CapabilityValue.history.filter(site_id=site_a.pk).count() == records
+
+    rows = history_rows(client.get(site_a.get_absolute_url()))
+    assert [row for row in rows if row not in shown] == [
+        ["Wendy Gee", "CVMFS changed", "yes", "no"]]
+
+
+def test_grant_renew_and_revoke_appear_in_the_history_with_their_reasons(
+        client, wendy, site_a, cms_kind):
+    fill(page_form(wendy.get(grant_url(site_a))), {
+        "experiment": str(cms_kind.experiment_id), "kind": str(cms_kind.pk),
+        "reason": "Deploying Apptainer by spring", "expires_on": day(30).isoformat()}).submit()
+    exception = SiteException.objects.get(site=site_a)
+    fill(page_form(wendy.get(renew_url(exception))), {
+        "expires_on": day(90).isoformat(), "reason": "The new nodes arrive late"}).submit()
+    fill(page_form(wendy.get(revoke_url(exception))),
+         {"reason": "Apptainer is deployed"}).submit()
+
+    name = cms_kind.name
+    expected = [
+        ["Wendy Gee", "CMS exception changed Revoked by Wendy Gee: Apptainer is deployed",
+         f"{name} until {day(90)}", f"{name} until {day(90)}, revoked on {day(0)}"],
+        ["Wendy Gee", "CMS exception changed Renewed by Wendy Gee: The new nodes arrive late",
+         f"{name} until {day(30)}", f"{name} until {day(90)}"],
+        ["Wendy Gee", "CMS exception created Granted: Deploying Apptainer by spring", "—",
+         f"{name} until {day(30)}"],
+    ]
+    rows = [row for row in history_rows(client.get(site_a.get_absolute_url()))
+            if "CMS exception" in row[1]]
+    assert rows == expected
+    changes = [row[:1] + row[2:] for row in history_rows(client.get("/changes/"))
+               if row[1:2] == ["SITE-A"] and "CMS exception" in row[2]]
+    assert changes == expected
+
+
+def test_confirmations_neither_show_as_changes_nor_push_real_changes_out_of_the_history(
+        client, alice, site_a):
+    save_capabilities(alice, site_a, {"cvmfs": "no"})
+    for _ in range(34):  # every save confirms the site's three values: 102 history records
+        assert save_capabilities(alice, site_a).status_code == 302
+
+    rows = history_rows(client.get(site_a.get_absolute_url()))
+
+    assert ["Alice Able", "CVMFS changed", "yes", "no"] in rows
+    assert [row for row in rows if row[1].endswith(" changed") and row[2] == "—"] == []

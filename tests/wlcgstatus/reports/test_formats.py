@@ -1,0 +1,33 @@
+"""The report of the demo data in the formats made without a browser engine: Markdown text, and
+a CSV row per site with each experiment's scenario."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from experiments.models import Experiment
+from sites.models import Assessment, Site
+
+from ...helpers import REPORT_TITLE
+
+
+def test_the_markdown_report_is_text(demo_report):
+    text = demo_report("md").decode("utf-8")
+    assert text.startswith(f"# {REPORT_TITLE}\n")
+    for name in ("ALICE", "ATLAS", "CMS", "LHCb"):
+        assert f"\n## {name}\n" in text
+    assert "<img" not in text and "<h2" not in text  # Markdown, not HTML
+
+
+def test_the_csv_report_has_one_row_per_site_with_each_experiments_scenario(demo_report):
+    rows = list(csv.DictReader(io.StringIO(demo_report("csv").decode("utf-8"))))
+    assert sorted(row["Site"] for row in rows) == sorted(Site.objects.values_list("name",
+                                                                                 flat=True))
+    experiments = list(Experiment.objects.all())
+    scenarios = {(a.site.name, a.experiment.name): a.scenario.name if a.scenario else ""
+                 for a in Assessment.objects.select_related("site", "experiment", "scenario")}
+    for row in rows:
+        for experiment in experiments:
+            assert row[experiment.name] == scenarios.get((row["Site"], experiment.name), ""), (
+                row["Site"], experiment.name)
