@@ -8,8 +8,9 @@ class SitesConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from . import cache, signals  # noqa: F401  (importing signals connects its triggers)
+        from . import cache, clock, signals  # noqa: F401  (importing signals connects its triggers)
         from .permissions import ensure_wg_group
 
         cache.connect()
+        clock.connect()
         post_migrate.connect(ensure_wg_group, sender=self)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from experiments.capabilities import OPERATOR_LABELS, Operator, condition_holds, split_list
 
@@ -88,6 +88,9 @@ class Result:
     rule_id: int | None = None
     exception_id: int | None = None
     lapsed_exception_id: int | None = None
+    # The last day the result holds by the clock alone (a grant it rests on expires, one not yet
+    # in force starts); None: until the inputs change.
+    valid_until: datetime.date | None = None
 
 
 def assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
@@ -100,6 +103,29 @@ def assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
     worse than the exception's: then the most recently granted active exception decides. An
     exception that has expired no longer decides, and the reason says so.
     """
+    result = _assess(reported, site_kind, rules, grants, today, kind_names)
+    return replace(result, valid_until=_valid_until(grants, today))
+
+
+def _valid_until(grants: Sequence[Grant], today: datetime.date) -> datetime.date | None:
+    """The last day before the clock alone changes where a grant stands: one not yet in force
+    starts, an active one expires, or its dated revocation takes effect."""
+    one_day = datetime.timedelta(days=1)
+    ends = []
+    for grant in grants:
+        if grant.granted_on > today:
+            ends.append(grant.granted_on - one_day)
+        elif grant.active_on(today):
+            if grant.expires_on is not None:
+                ends.append(grant.expires_on)
+            if grant.revoked_on is not None:
+                ends.append(grant.revoked_on - one_day)
+    return min(ends, default=None)
+
+
+def _assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
+            grants: Sequence[Grant], today: datetime.date,
+            kind_names: Mapping[str, str] | None) -> Result:
     rules = sorted(rules, key=lambda rule: rule.position)
     rule = next((r for r in rules if r.applies(reported, site_kind)), None)
     active = sorted((g for g in grants if g.active_on(today)), key=lambda g: g.granted_on)

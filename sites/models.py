@@ -332,6 +332,11 @@ class Assessment(models.Model):
     allows_user_jobs = models.BooleanField("user jobs")
     reason = models.TextField()
     computed_at = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateField(
+        null=True, blank=True, db_index=True,
+        help_text="The last day the result holds by the clock alone: an exception it rests on "
+                  "expires, or one starts. Blank: until what it was computed from changes.",
+    )
 
     objects = AssessmentQuerySet.as_manager()
 

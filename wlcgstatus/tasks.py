@@ -6,6 +6,8 @@ from celery import shared_task
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from sites.clock import recompute_overtaken
+
 from .models import Report
 from .reports import render
 from .reports.compose import compose
@@ -27,6 +29,7 @@ def generate_report(self, report_id: int) -> str:
     Report.objects.filter(pk=report_id).update(status=Report.Status.RUNNING, error="")
     try:
         progress(5, "Reading the figures")
+        recompute_overtaken(timezone.localdate())  # as a page would before it reads them
         content = compose(report.as_of, report.since)
         progress(15, "Writing the report")
         match report.format:

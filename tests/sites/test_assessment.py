@@ -87,3 +87,16 @@ def test_an_exception_no_longer_needed_gives_way_to_a_better_rule():
                     "grid", RULES, [grant(1, -10, 30)], TODAY)
     assert (result.outcome, result.rule_id, result.exception_id) == (ISOLATED, 10, None)
     assert result.reason.endswith("the exception “Transition” is no longer needed")
+
+
+@pytest.mark.parametrize(("grants", "valid_until"), [
+    ([], None),  # only a change of the inputs changes it
+    ([grant(1, -10, 30)], 30),  # the exception it rests on expires
+    ([grant(1, -10, None)], None),
+    ([grant(1, -10, 30, revoked=5)], 4),  # a revocation dated later takes effect
+    ([grant(1, -10, 30), grant(2, 7, 60)], 6),  # a grant starts
+    ([grant(1, -40, -10)], None),  # already lapsed: stays lapsed
+])
+def test_an_assessment_says_until_when_the_clock_alone_leaves_it_true(grants, valid_until):
+    result = assess({"container_runtime": "none"}, "grid", RULES, grants, TODAY)
+    assert result.valid_until == day(valid_until, TODAY)

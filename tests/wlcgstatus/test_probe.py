@@ -103,7 +103,7 @@ def test_the_probe_is_python_3_6():
     ast.parse(inspect.getsource(probe), feature_version=(3, 6))
 
 
-def test_the_probe_can_be_downloaded_from_the_dashboard(client):
+def test_the_probe_can_be_downloaded_from_the_dashboard(client, db):  # the dashboard reads it
     response = client.get("/probe/wlcg_capability_probe.py")
     assert response.status_code == 200
     assert response["Content-Disposition"] == (
