@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -35,6 +37,7 @@ COMPLIANCE_RANK = {compliance.value: rank for rank, compliance in enumerate(Comp
 STORED_FIELDS = [
     "scenario", "rule", "exception", "lapsed_exception", "pilot_credentials",
     "payload_credentials", "allows_production", "allows_user_jobs", "reason", "computed_at",
+    "valid_until",
 ]
 
 
@@ -56,6 +59,38 @@ def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | N
             stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, today)
     assessments_recomputed.send(sender=Assessment)
     return stored
+
+
+# The sites noted for recomputation inside `recomputing_once`; None outside it.
+_pending: ContextVar[set[int] | None] = ContextVar("sites_to_recompute", default=None)
+
+
+@contextmanager
+def recomputing_once() -> Iterator[None]:
+    """Within it, a change to a site's inputs only notes the site (`recompute_sites`); leaving
+    it recomputes each noted site once, together: a form that saves five values, or an import
+    of hundreds of sites, recomputes once instead of once per saved row. Nested, the outermost
+    one recomputes. Left by an error, it recomputes nothing: the transaction is rolled back."""
+    if _pending.get() is not None:
+        yield
+        return
+    pending: set[int] = set()
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    if pending:
+        recompute(sites=sorted(pending))
+
+
+def recompute_sites(site_ids: Iterable[int]) -> None:
+    """Recompute these sites now, or once on leaving the enclosing `recomputing_once`."""
+    pending = _pending.get()
+    if pending is None:
+        recompute(sites=sorted(set(site_ids)))
+    else:
+        pending.update(site_ids)
 
 
 def load_rules(experiment_ids: list[int]) -> dict[int, list[Rule]]:
@@ -170,6 +205,7 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
             allows_user_jobs=outcome.allows_user_jobs if outcome else False,
             reason=result.reason,
             computed_at=now,
+            valid_until=result.valid_until,
         ))
     before = {(site_id, experiment_id): scenario_id for site_id, experiment_id, scenario_id in
               Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)

@@ -1,9 +1,10 @@
 """Keep stored assessments in step with their inputs.
 
 A change at one site is recomputed at once (a few queries), so the page that saved it shows
-the new result. A change to an experiment's policy touches all its sites: that runs as a task
-once the transaction commits. Deletions also wait for the commit, since a cascade (a site
-deleted with its reports and exceptions) must be complete before anything is recomputed.
+the new result; within `recomputing_once`, once for all the changes made in it. A change to an
+experiment's policy touches all its sites: that runs as a task once the transaction commits.
+Deletions also wait for the commit, since a cascade (a site deleted with its reports and
+exceptions) must be complete before anything is recomputed.
 """
 
 from django.db import transaction
@@ -13,14 +14,14 @@ from django.dispatch import receiver
 from experiments.models import ExceptionKind, PolicyRule, RuleCondition
 
 from .models import CapabilityValue, ExperimentSite, Site, SiteException
-from .recompute import recompute
+from .recompute import recompute, recompute_sites
 from .tasks import recompute_experiment
 
 
 @receiver(post_save, sender=Site)
 def site_saved(sender, instance: Site, raw: bool = False, **kwargs) -> None:
     if not raw:
-        recompute(sites=[instance.pk])
+        recompute_sites([instance.pk])
 
 
 @receiver(pre_save, sender=ExperimentSite)
@@ -37,7 +38,7 @@ def name_moving(sender, instance: ExperimentSite, raw: bool = False, **kwargs) -
 def site_input_saved(sender, instance, raw: bool = False, **kwargs) -> None:
     if not raw:
         previous = getattr(instance, "_previous_site_id", None)
-        recompute(sites=sorted({instance.site_id, previous} - {None}))
+        recompute_sites({instance.site_id, previous} - {None})
 
 
 @receiver(post_delete, sender=CapabilityValue)

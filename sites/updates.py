@@ -16,7 +16,7 @@ from django.utils import timezone
 from experiments.models import CapabilityDefinition
 
 from .models import CapabilityValue, Site
-from .recompute import recompute
+from .recompute import recompute_sites, recomputing_once
 
 VALUES_TOKEN_SALT = "wlcgstatus.capabilities"
 
@@ -85,7 +85,7 @@ def record_capabilities(site: Site, values: dict[str, str], user=None,
                 CapabilityValue.objects.filter(site=site).select_related("capability")}
     now = timezone.now()
     changed = []
-    with transaction.atomic():
+    with transaction.atomic(), recomputing_once():
         for key, raw in values.items():
             value = raw.strip()
             current = existing.get(key)
@@ -101,7 +101,8 @@ def record_capabilities(site: Site, values: dict[str, str], user=None,
             current.value, current.reported_by, current.source = value, user, source
             current.reported_at = now
             current.save()
-        recompute(sites=[site.pk])  # at once, whatever the signals left for the commit
+        # Once, on leaving: a withdrawn value's signal would wait for the commit.
+        recompute_sites([site.pk])
     return changed
 
 

@@ -7,7 +7,7 @@ as gone and kept until a WG member retires it; an experiment name is removed onl
 the source still lists, and the output says so.
 
 Everything is saved one object at a time through the ORM, so that the history records each
-change and the signals recompute the assessments of the sites changed.
+change; the sites changed are recomputed once, at the end.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.db import models, transaction
 
 from experiments.models import Experiment
 from sites.models import ExperimentSite, Federation, Site
-from sites.recompute import recompute
+from sites.recompute import recompute_sites, recomputing_once
 
 from . import SiteRecord, Source, SourceError
 
@@ -184,6 +184,7 @@ def _name_changes(records: list[SiteRecord]) -> list[NameChange]:
 # Applying it
 
 @transaction.atomic
+@recomputing_once()
 def apply_diff(diff: Diff) -> None:
     reason = f"Import from {diff.source.label}"  # shown with each change in the history
     for record in diff.added:
@@ -192,10 +193,9 @@ def apply_diff(diff: Diff) -> None:
     for change in diff.changed:
         _change_site(sites[change.name], change.changes, diff.source, reason)
     left = _apply_names(diff.names, diff.source, reason)
-    # The signals recompute the site a name is saved with; the site a name moved away from
-    # may no longer serve that experiment.
-    if left:
-        recompute(sites=left)
+    # The signals note the site a name is saved with; the site a name moved away from may no
+    # longer serve that experiment. All are recomputed once, at the end.
+    recompute_sites(left)
 
 
 def _add_site(record: SiteRecord, source: Source, reason: str) -> None:

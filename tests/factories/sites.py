@@ -14,7 +14,7 @@ from sites.models import (
     SiteException,
     SiteMigration,
 )
-from sites.recompute import recompute
+from sites.recompute import recompute, recomputing_once
 
 
 class SiteFactory(factory.django.DjangoModelFactory):
@@ -31,16 +31,18 @@ class SiteFactory(factory.django.DjangoModelFactory):
 def make_site(name: str = "", *, kind: str = "grid", serves: tuple[str, ...] = (),
               tier: int | None = 2, country: str = "Switzerland", institute: str = "",
               **capabilities: str) -> Site:
-    """A site serving the given experiments (by slug) that reported the given capabilities."""
-    site = SiteFactory(kind=kind, tier=tier, country=country, institute=institute,
-                       **({"name": name} if name else {}))
-    for slug in serves:
-        ExperimentSite.objects.create(site=site, experiment=Experiment.objects.get(slug=slug),
-                                      name=f"{slug.upper()}_{site.name}")
-    for key, value in capabilities.items():
-        CapabilityValue.objects.create(
-            site=site, capability=CapabilityDefinition.objects.get(key=key), value=value
-        )
+    """A site serving the given experiments (by slug) that reported the given capabilities,
+    assessed once, as a site that joins with its report."""
+    with recomputing_once():
+        site = SiteFactory(kind=kind, tier=tier, country=country, institute=institute,
+                           **({"name": name} if name else {}))
+        for slug in serves:
+            ExperimentSite.objects.create(site=site, name=f"{slug.upper()}_{site.name}",
+                                          experiment=Experiment.objects.get(slug=slug))
+        for key, value in capabilities.items():
+            CapabilityValue.objects.create(
+                site=site, capability=CapabilityDefinition.objects.get(key=key), value=value
+            )
     return site
 
 
