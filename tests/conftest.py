@@ -49,16 +49,12 @@ def on_demo_date():
         yield
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_database(django_db_setup, django_db_blocker):
-    """The demo, loaded once for the tests of a module that use it, and emptied after them.
-    Loading it takes seconds; each test's transaction rolls back to it."""
+    """The demo, loaded once for every test that uses it: they run last (see below), each in a
+    transaction rolled back to it. Loading it takes seconds."""
     with django_db_blocker.unblock(), demo_day():
         call_command("load_demo", verbosity=0)
-    yield
-    with django_db_blocker.unblock():
-        call_command("flush", interactive=False, verbosity=0)
-        call_command("loaddata", "reference", verbosity=0)
 
 
 @pytest.fixture
@@ -66,15 +62,14 @@ def demo(demo_database, reference, on_demo_date):
     """The demo sites on top of the reference data, loaded as the demo command loads them."""
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Within each module, the tests on the demo run last: they share one loading of it
-    (`demo_database`), which no other test of the module may see."""
-    start = 0
-    for end in range(1, len(items) + 1):
-        if end == len(items) or items[end].module is not items[start].module:
-            items[start:end] = sorted(items[start:end],
-                                      key=lambda item: "demo" in item.fixturenames)
-            start = end
+    """The tests on the demo run after all others, so that no other test sees the demo they
+    share (`demo_database`). After pytest-django's own ordering, which runs transactional tests
+    after the others: those empty the database when they end, and the demo's loading brings
+    the reference data back."""
+    items[:] = ([item for item in items if "demo_database" not in item.fixturenames]
+                + [item for item in items if "demo_database" in item.fixturenames])
 
 
 # --- personas: two sites, a contact of each, a WG member ----------------------------------------

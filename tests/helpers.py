@@ -48,6 +48,12 @@ def browser(user=None) -> DjangoTestApp:
     return app
 
 
+def charts_drawn(page) -> None:
+    """In a real browser (Playwright): wait until plotly.js has drawn every chart of the page."""
+    page.wait_for_function("""() => [...document.querySelectorAll(".plotly-chart")]
+        .every((chart) => chart.classList.contains("js-plotly-plot"))""")
+
+
 def page_form(response) -> Form:
     """The page's own form: the one posting back to the page, not the header's sign-out form
     nor a row's revoke button."""

@@ -15,6 +15,8 @@ from playwright.sync_api import Page
 from sites.models import Site
 from sites.permissions import WG_MEMBERS
 
+from ..helpers import charts_drawn
+
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SITE = "FZK-LCG2"
@@ -44,7 +46,8 @@ def violations(page: Page) -> list[str]:
     """axe's WCAG 2.1 A/AA violations on the page as it stands, one line per element."""
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("""async (tags) => {
-        const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+        const result = await axe.run(document, {runOnly: {type: "tag", values: tags},
+                                                resultTypes: ["violations"]});
         return result.violations.flatMap((violation) => violation.nodes.map(
             (node) => `${violation.id} (${violation.impact}): ${node.target.join(" ")}`));
     }""", WCAG_21_AA)
@@ -56,7 +59,7 @@ def scan(page: Page, base_url: str, paths: list[str]) -> list[str]:
     for path in paths:
         response = page.goto(f"{base_url}{path}")
         assert response.status == 200, path
-        page.wait_for_load_state("networkidle")
+        charts_drawn(page)
         found += violations(page)
     return found
 
@@ -81,7 +84,7 @@ def test_every_page_passes_an_axe_scan_signed_out_and_signed_in(
     page.goto(f"{live_demo.url}/sites/{SITE}/exceptions/new/")
     page.locator("form.form").evaluate("(form) => { form.noValidate = true; }")
     page.locator("form.form button[type=submit]").click()
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state()
     assert page.locator(".error").count() > 0, "the empty form came back with its errors"
     found += violations(page)
 

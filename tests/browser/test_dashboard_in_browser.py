@@ -10,6 +10,8 @@ from playwright.sync_api import Page, expect
 from experiments.models import Experiment
 from sites.models import Assessment
 
+from ..helpers import charts_drawn
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -79,6 +81,6 @@ def test_every_page_loads_without_console_errors(live_demo, watched_page: Page):
     for path in paths:
         response = page.goto(f"{live_demo.url}{path}")
         assert response.status == 200, path
-        page.wait_for_load_state("networkidle")
+        charts_drawn(page)
     assert page.console_errors == []
     assert page.foreign_requests == []

@@ -8,14 +8,11 @@ from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Count, Q
 
 from experiments.models import Experiment, Migration, Scenario
 from sites.management.commands.build_demo_fixture import DEMO_DATE
 from sites.models import Assessment, SiteException, SiteMigration
-from sites.recompute import recompute
 from wlcgstatus.reports import render
 from wlcgstatus.reports.compose import compose
 
@@ -23,15 +20,10 @@ from ...helpers import REPORT_TITLE, on, plain, section, subsection, table_rows
 
 
 @pytest.fixture(scope="module")
-def demo_markdown(django_db_setup, django_db_blocker) -> str:
-    """The Markdown report of the demo data as of the demo day, made once for the module in
-    a transaction that is rolled back afterwards."""
-    with (django_db_blocker.unblock(), on(DEMO_DATE), transaction.atomic()):
-        call_command("loaddata", "reference", "demo", verbosity=0)
-        recompute()
-        markdown = render.as_markdown(compose(as_of=DEMO_DATE)).decode()
-        transaction.set_rollback(True)
-    return markdown
+def demo_markdown(demo_database, django_db_blocker) -> str:
+    """The Markdown report of the demo data as of the demo day, made once for the module."""
+    with django_db_blocker.unblock(), on(DEMO_DATE):
+        return render.as_markdown(compose(as_of=DEMO_DATE)).decode()
 
 
 STATEMENTS = [
