@@ -22,7 +22,7 @@ class PolicyRuleInline(admin.TabularInline):
 
 
 @admin.register(Experiment)
-class ExperimentAdmin(admin.ModelAdmin):
+class ExperimentAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug", "framework", "position"]
     list_editable = ["position"]
     search_fields = ["name", "slug", "framework"]
@@ -31,7 +31,7 @@ class ExperimentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Scenario)
-class ScenarioAdmin(admin.ModelAdmin):
+class ScenarioAdmin(SimpleHistoryAdmin):
     list_display = ["name", "compliance", "payload_isolated", "position"]
     list_filter = ["compliance", "payload_isolated"]
     search_fields = ["name", "description"]
@@ -39,7 +39,7 @@ class ScenarioAdmin(admin.ModelAdmin):
 
 
 @admin.register(CapabilityDefinition)
-class CapabilityDefinitionAdmin(admin.ModelAdmin):
+class CapabilityDefinitionAdmin(SimpleHistoryAdmin):
     list_display = ["name", "key", "kind", "choices", "position"]
     list_filter = ["kind"]
     search_fields = ["name", "key", "help_text"]
@@ -62,7 +62,7 @@ class PolicyRuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ExceptionKind)
-class ExceptionKindAdmin(admin.ModelAdmin):
+class ExceptionKindAdmin(SimpleHistoryAdmin):
     list_display = ["name", "experiment", "scenario", "requires_expiry"]
     list_filter = ["experiment"]
     list_select_related = ["experiment", "scenario"]
@@ -75,7 +75,7 @@ class MigrationStepInline(admin.TabularInline):
 
 
 @admin.register(Migration)
-class MigrationAdmin(admin.ModelAdmin):
+class MigrationAdmin(SimpleHistoryAdmin):
     list_display = ["name", "experiment", "slug"]
     list_filter = ["experiment"]
     list_select_related = ["experiment"]

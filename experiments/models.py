@@ -85,6 +85,7 @@ class Experiment(NaturalKeyModel):
     plan = models.TextField(help_text="The experiment's plan, in Markdown, as the WG reports it.")
     position = models.PositiveSmallIntegerField(default=0)
 
+    history = HistoricalRecords()
     natural_key_fields = ("slug",)
 
     class Meta:
@@ -116,6 +117,7 @@ class Scenario(NaturalKeyModel):
     compliance = models.CharField(max_length=20, choices=Compliance.choices)
     position = models.PositiveSmallIntegerField(default=0)
 
+    history = HistoricalRecords()
     natural_key_fields = ("slug",)
 
     class Meta:
@@ -146,6 +148,7 @@ class CapabilityDefinition(NaturalKeyModel):
     )
     position = models.PositiveSmallIntegerField(default=0)
 
+    history = HistoricalRecords()
     natural_key_fields = ("key",)
 
     class Meta:
@@ -265,6 +268,7 @@ class ExceptionKind(NaturalKeyModel):
         default=True, help_text="A temporary measure: every grant must say when it ends."
     )
 
+    history = HistoricalRecords()
     natural_key_fields = ("experiment__slug", "slug")
 
     class Meta:
@@ -285,6 +289,7 @@ class Migration(NaturalKeyModel):
     name = models.CharField(max_length=200)
     description = models.TextField()
 
+    history = HistoricalRecords()
     natural_key_fields = ("experiment__slug", "slug")
 
     class Meta:
@@ -306,6 +311,7 @@ class MigrationStep(NaturalKeyModel):
     name = models.CharField(max_length=200)
     target_date = models.DateField(null=True, blank=True)
 
+    history = HistoricalRecords()
     natural_key_fields = ("migration__experiment__slug", "migration__slug", "position")
 
     class Meta:

@@ -9,12 +9,27 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
+from django.db.models.signals import post_save
+from django.utils.text import Truncator
 
-from experiments.models import PolicyRule, RuleCondition
+from experiments.models import (
+    CapabilityDefinition,
+    ExceptionKind,
+    Experiment,
+    Migration,
+    MigrationStep,
+    PolicyRule,
+    RuleCondition,
+    Scenario,
+)
 
 from .models import CapabilityValue, ExperimentSite, Site, SiteException, SiteMigration
 
 CREATED, CHANGED, DELETED = "created", "changed", "deleted"
+# The reason on the records a bulk load (the demo) starts the history from: not changes
+# themselves, but what the first change to each row is compared with.
+BASELINE = "Baseline: the data as loaded"
+NOT_RECORDED = "(not recorded)"
 
 
 @dataclass
@@ -55,6 +70,24 @@ TRACKED = [
     Tracked(SiteMigration, "site_id", ["migration", "completed_step"],
             lambda r: r.migration.name,
             lambda r: r.completed_step.name if r.completed_step else "not started"),
+    # The WG's reference data: plans, scenarios, capabilities, exception kinds, migrations.
+    Tracked(Experiment, None, [], lambda r: f"{r.name} plan",
+            lambda r: Truncator(" ".join(r.plan.split())).chars(120)),
+    Tracked(Scenario, None, [], lambda r: f"Scenario “{r.short_name}”",
+            lambda r: f"{r.name} ({r.get_compliance_display()}); pilot: {r.pilot_credentials}; "
+                      f"payload: {r.payload_credentials}"),
+    Tracked(CapabilityDefinition, None, [], lambda r: f"Capability “{r.name}”",
+            lambda r: f"{r.get_kind_display()}"
+                      + (f": {', '.join(r.choices)}" if r.choices else "")),
+    Tracked(ExceptionKind, None, ["experiment", "scenario"],
+            lambda r: f"{r.experiment.name} exception kind “{r.name}”",
+            lambda r: f"{r.scenario.short_name}"
+                      + (", must expire" if r.requires_expiry else ", no expiry needed")),
+    Tracked(Migration, None, ["experiment"], lambda r: f"{r.experiment.name} migration",
+            lambda r: r.name),
+    Tracked(MigrationStep, None, ["migration"],
+            lambda r: f"{r.migration.name} step {r.position}",
+            lambda r: f"{r.name}, target {r.target_date or 'none'}"),
     Tracked(PolicyRule, None, ["experiment", "scenario"],
             lambda r: f"{r.experiment.name} rule {r.position}",
             lambda r: f"{r.summary} → {r.scenario.short_name}"),
@@ -64,13 +97,27 @@ TRACKED = [
 ]
 
 
+def record_loaded(sender, instance, raw: bool = False, **kwargs) -> None:
+    """A row a fixture loads (a raw save, which simple-history does not record) gets a
+    baseline record: the first change to it is then shown against what was loaded."""
+    if raw:
+        sender.history.bulk_history_create([instance], default_change_reason=BASELINE)
+
+
+def connect() -> None:
+    for entry in TRACKED:
+        post_save.connect(record_loaded, sender=entry.model,
+                          dispatch_uid=f"history-baseline-{entry.model._meta.label}")
+
+
 def site_history(site: Site, limit: int = 100) -> list[Change]:
     """The latest changes to one site and everything it reported, newest first."""
     return _changes([t for t in TRACKED if t.site_field], limit, site=site)
 
 
 def all_changes(limit: int = 200) -> list[Change]:
-    """The latest changes WG-wide: sites, their reports and exceptions, and the policies."""
+    """The latest changes WG-wide: sites, their reports and exceptions, and the WG's reference
+    data and policies."""
     return _changes(TRACKED, limit)
 
 
@@ -94,7 +141,7 @@ def _changes(tracked: list[Tracked], limit: int, site: Site | None = None) -> li
 
 def _visible_changes(newest_first, entry: Tracked, site: Site | None) -> list[Change]:
     """Each record compared with the one before it of the same object; a record that shows
-    nothing new (a confirmation) is no change."""
+    nothing new (a confirmation) is no change, nor is a baseline (what a load left)."""
     changes = []
     later: dict[int, tuple] = {}  # object id -> (its next newer record, that record's value)
 
@@ -112,12 +159,15 @@ def _visible_changes(newest_first, entry: Tracked, site: Site | None) -> list[Ch
         value = _read(entry.shown, record)
         if record.id in later:
             newer, newer_value = later[record.id]
-            if newer.history_type != "~" or newer_value != value:
+            if newer.history_change_reason != BASELINE and (
+                    newer.history_type != "~" or newer_value != value):
                 emit(newer, newer_value, value)
         later[record.id] = (record, value)
     for record, value in later.values():  # the oldest record read of each object
-        if record.history_type != "~":
-            emit(record, value, "")
+        if record.history_change_reason == BASELINE:
+            continue
+        # A change with nothing older to compare: made to a row loaded before the history.
+        emit(record, value, NOT_RECORDED if record.history_type == "~" else "")
     return changes
 
 

@@ -36,11 +36,11 @@ def reference(db):
         call_command("loaddata", "reference", verbosity=0)
 
 
-def demo_day():
+def demo_day(hour: int = 12):
     """The clock set to the day the demo data was made, so that its exceptions are as active,
     expiring or expired as it meant them to be, whenever the tests run."""
-    noon = datetime.datetime.combine(DEMO_DATE, datetime.time(12), tzinfo=datetime.UTC)
-    return time_machine.travel(noon, tick=True)
+    when = datetime.datetime.combine(DEMO_DATE, datetime.time(hour), tzinfo=datetime.UTC)
+    return time_machine.travel(when, tick=True)
 
 
 @pytest.fixture
@@ -52,8 +52,9 @@ def on_demo_date():
 @pytest.fixture(scope="session")
 def demo_database(django_db_setup, django_db_blocker):
     """The demo, loaded once for every test that uses it: they run last (see below), each in a
-    transaction rolled back to it. Loading it takes seconds."""
-    with django_db_blocker.unblock(), demo_day():
+    transaction rolled back to it. Loading it takes seconds. It is loaded in the morning of
+    the demo day, before anything its tests do at noon."""
+    with django_db_blocker.unblock(), demo_day(hour=6):
         call_command("load_demo", verbosity=0)
 
 

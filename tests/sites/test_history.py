@@ -4,9 +4,11 @@ nothing."""
 
 from __future__ import annotations
 
-from sites.models import CapabilityValue, SiteException
+from experiments.models import MigrationStep, Scenario
+from sites.models import CapabilityValue, Site, SiteException
 
 from ..helpers import (
+    browser,
     capabilities_url,
     day,
     fill,
@@ -108,3 +110,42 @@ def test_confirmations_neither_show_as_changes_nor_push_real_changes_out_of_the_
 
     assert ["Alice Able", "CVMFS changed", "yes", "no"] in rows
     assert [row for row in rows if row[1].endswith(" changed") and row[2] == "—"] == []
+
+
+def test_the_first_change_to_the_loaded_demo_shows_what_it_changed_from(client, demo, wg_member):
+    desy = Site.objects.get(name="DESY-HH")
+    before = CapabilityValue.objects.get(site=desy, capability__key="outbound_network").value
+    after = "no" if before == "yes" else "yes"
+
+    save_capabilities(browser(wg_member), desy, {"outbound_network": after})
+
+    change = ["Wendy Gee", "Outbound network changed", before, after]
+    assert history_rows(client.get("/sites/DESY-HH/")) == [change]  # the load itself is none
+    assert history_rows(client.get("/changes/")) == [[change[0], "DESY-HH", *change[1:]]]
+
+
+
+def test_changes_to_the_wg_reference_data_are_in_the_history_with_who_and_values(
+        client, reference, admin_user):
+    scenario = Scenario.objects.get(slug="not-isolated")
+    old_name = scenario.name
+    step = MigrationStep.objects.get(migration__slug="singularity-rollout", position=1)
+    admin = browser(admin_user)
+
+    form = admin.get(f"/admin/experiments/scenario/{scenario.pk}/change/").forms["scenario_form"]
+    form["name"] = "Payloads not isolated from the pilot"
+    form.submit().follow()
+    form = admin.get(f"/admin/experiments/migration/{step.migration_id}/change/").forms[
+        "migration_form"]
+    form["steps-0-target_date"] = "2027-06-30"
+    form.submit().follow()
+
+    rows = history_rows(client.get("/changes/"))
+    assert ["admin", "WG", "Scenario “Not isolated” changed",
+            f"{old_name} (Non-compliant); pilot: {scenario.pilot_credentials}; payload: "
+            f"{scenario.payload_credentials}",
+            f"Payloads not isolated from the pilot (Non-compliant); pilot: "
+            f"{scenario.pilot_credentials}; payload: {scenario.payload_credentials}"] in rows
+    assert ["admin", "WG", "Singularity at every CMS site step 1 changed",
+            f"{step.name}, target {step.target_date or 'none'}",
+            f"{step.name}, target 2027-06-30"] in rows
