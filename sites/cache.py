@@ -23,32 +23,38 @@ T = TypeVar("T")
 
 
 def cached(name: str, build: Callable[[], T]) -> T:
-    try:
-        version = cache.get(VERSION_KEY)
-        if version is None:
-            version = invalidate()
-        key = f"dashboard:{name}:{version}"
-        value = cache.get(key)
-    except Exception as error:  # any cache failure: build it, as without a cache
-        logger.warning("Cache unavailable: %s", error)
-        return build()
+    version = read(VERSION_KEY)
+    if version is None:
+        version = invalidate()
+    key = f"dashboard:{name}:{version}"
+    value = read(key)
     if value is None:
         value = build()
-        try:
-            cache.set(key, value, TIMEOUT)
-        except Exception as error:
-            logger.warning("Cache unavailable: %s", error)
+        write(key, value, TIMEOUT)
     return value
 
 
 def invalidate(**kwargs) -> int:
     """A new version: everything cached under the old one is no longer read."""
     version = time.time_ns()
+    write(VERSION_KEY, version, None)
+    return version
+
+
+def read(key: str):
+    """The cached value, or None if there is none or the cache cannot be reached."""
     try:
-        cache.set(VERSION_KEY, version, None)
+        return cache.get(key)
+    except Exception as error:  # any cache failure: as without a cache
+        logger.warning("Cache unavailable: %s", error)
+        return None
+
+
+def write(key: str, value, timeout: int | None) -> None:
+    try:
+        cache.set(key, value, timeout)
     except Exception as error:
         logger.warning("Cache unavailable: %s", error)
-    return version
 
 
 def connect() -> None:

@@ -6,15 +6,13 @@ the nightly task has run, so that nothing shows an exception a day past its expi
 from __future__ import annotations
 
 import datetime
-import logging
 
-from django.core.cache import cache
 from django.db.models import Min
 
+from .cache import read, write
 from .models import Assessment
 from .recompute import assessments_recomputed, recompute
 
-logger = logging.getLogger(__name__)
 # The earliest day any stored assessment holds until, kept by every recomputation: reading it
 # costs no query, so a request pays nothing on the days nothing lapses.
 VALID_UNTIL_KEY = "assessments:valid-until"
@@ -24,12 +22,8 @@ NEVER = datetime.date.max
 def recompute_overtaken(today: datetime.date) -> int:
     """Recompute the assessments the clock has overtaken by `today`; returns how many were
     stored. Nearly always none."""
-    try:
-        earliest = cache.get(VALID_UNTIL_KEY)
-    except Exception as error:  # a cache that cannot be reached: ask the database
-        logger.warning("Cache unavailable: %s", error)
-        earliest = None
-    if earliest is None:
+    earliest = read(VALID_UNTIL_KEY)
+    if earliest is None:  # lost, or a cache that cannot be reached: ask the database
         earliest = remember_valid_until()
     if earliest >= today:
         return 0
@@ -40,10 +34,7 @@ def recompute_overtaken(today: datetime.date) -> int:
 
 def remember_valid_until(**kwargs) -> datetime.date:
     earliest = Assessment.objects.aggregate(Min("valid_until"))["valid_until__min"] or NEVER
-    try:
-        cache.set(VALID_UNTIL_KEY, earliest, None)
-    except Exception as error:
-        logger.warning("Cache unavailable: %s", error)
+    write(VALID_UNTIL_KEY, earliest, None)
     return earliest
 
 

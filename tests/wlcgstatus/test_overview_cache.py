@@ -121,3 +121,12 @@ def test_a_sites_new_country_is_offered_by_the_sites_filter_at_once(client, two_
     site.country = "Japan"
     site.save()
     assert "Japan" in offered()
+
+
+def test_every_page_serves_when_the_cache_cannot_be_reached(client, settings, two_cms_sites):
+    # A Redis that refuses every connection: the pages build what they would have cached.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}
+    for url in ("/", "/sites/", "/sites/CH-BARE/", "/experiments/cms/", "/api/summary/"):
+        assert client.get(url).status_code == 200, url
+    assert cms_card(client)["Non-compliant"] == 1
