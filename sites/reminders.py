@@ -34,7 +34,8 @@ def _contacts(site: Site) -> list[str]:
 
 def _expiry_mails(today: datetime.date, wg: list[str]) -> list[EmailMessage]:
     days = [today + datetime.timedelta(days=n) for n in EXPIRY_REMINDER_DAYS]
-    exceptions = (SiteException.objects.active_on(today).filter(expires_on__in=days)
+    exceptions = (SiteException.objects.active_on(today)
+                  .filter(expires_on__in=days, site__retired_on=None)
                   .select_related("site", "experiment", "kind")
                   .prefetch_related("site__contacts"))
     mails = []
@@ -53,7 +54,8 @@ def _expiry_mails(today: datetime.date, wg: list[str]) -> list[EmailMessage]:
 
 
 def _stale_mails(today: datetime.date, wg: list[str]) -> list[EmailMessage]:
-    sites = (Site.objects.annotate(last_reported_at=Max("capability_values__reported_at"))
+    sites = (Site.objects.filter(retired_on=None)
+             .annotate(last_reported_at=Max("capability_values__reported_at"))
              .filter(last_reported_at__isnull=False).prefetch_related("contacts"))
     mails = []
     for site in sites:

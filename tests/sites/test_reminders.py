@@ -112,3 +112,15 @@ def test_the_nightly_remind_task_sends_the_days_reminders(reference, people, mai
     mailoutbox.clear()
     assert remind.delay((today + datetime.timedelta(days=1)).isoformat()).get() == 0
     assert mailoutbox == []
+
+
+def test_a_retired_site_is_reminded_of_nothing(reference, people, mailoutbox):
+    today = datetime.date(2026, 6, 1)
+    with on(today - datetime.timedelta(days=settings.CAPABILITY_CONFIRM_DAYS)):
+        site = contact_site("CH-RETIRED", people, container_runtime="none")
+    with on(today):
+        grant(site, today - datetime.timedelta(days=60), today + datetime.timedelta(days=7))
+        Site.objects.filter(pk=site.pk).update(retired_on=today - datetime.timedelta(days=1))
+
+        assert send_reminders(today) == 0
+    assert mailoutbox == []

@@ -58,3 +58,11 @@ def test_site_page_offers_update_and_exception_buttons_only_to_those_allowed(
     assert ("Grant an exception" in content) is manages
     assert (f'href="{renew_url(cms_exception)}"' in content) is manages
     assert (f'href="{revoke_url(cms_exception)}"' in content) is manages
+
+
+@pytest.mark.parametrize("url", ["/sites/%00/", "/sites/A%00B/capabilities/",
+                                 "/sites/A%00B/exceptions/new/", "/sites/%00/tokens/",
+                                 "/api/sites/%00/", "/api/sites/A%00B/capabilities/"])
+def test_a_nul_byte_in_a_site_name_is_not_found(client, wg_member, url):
+    client.force_login(wg_member)
+    assert client.get(url).status_code == 404

@@ -130,3 +130,9 @@ def test_staff_see_and_revoke_tokens_in_the_admin_but_never_a_key(admin_client, 
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert post_values(key_a, "SITE-A", {"values": {"cvmfs": "no"}}).status_code == 401
+
+
+def test_a_refused_page_says_why(bob, site_a):
+    response = bob.get(f"/sites/{site_a.name}/tokens/", status=403)
+    assert "You are not a contact of this site." in response.text
+    assert response.html.find("h1").get_text() == "Not allowed"

@@ -2,6 +2,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from sites import converters  # noqa: F401  (registers <site:…>)
+
 from . import views
 
 app_name = "api"
@@ -19,7 +21,7 @@ router.register("summary", views.SummaryViewSet, basename="summary")
 urlpatterns = [
     # DRF's views are exempt from LoginRequiredMiddleware: reads check READ_REQUIRES_LOGIN
     # themselves (ReadAccess), and this one takes a site token whatever the setting.
-    path("sites/<str:name>/capabilities/", views.CapabilityReportView.as_view(),
+    path("sites/<site:name>/capabilities/", views.CapabilityReportView.as_view(),
          name="site-capabilities"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's start-up script from its own URL (?script) and the page's styles from a

@@ -18,6 +18,7 @@ from experiments.models import (
     RuleCondition,
     Scenario,
 )
+from sites.converters import SITE_NAME
 from sites.filters import SiteFilterSet
 from sites.models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
 from sites.updates import record_capabilities
@@ -57,7 +58,7 @@ def site_values() -> Prefetch:
 )
 class SiteViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "name"
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = SITE_NAME
     filterset_class = SiteFilterSet
 
     def get_queryset(self):
