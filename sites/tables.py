@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django_tables2.columns import BoundColumn
 from django_tables2.export import TableExport
+from tablib import Dataset
 
 from experiments.models import Experiment, Scenario
 from experiments.templatetags.status import scenario_badge
@@ -165,14 +166,34 @@ class SiteTable(tables.Table):
         return None if value in column.column.empty_values else column.value(value=value)
 
 
+# Text a spreadsheet would take for a formula (OWASP's "CSV injection"): a site named
+# "=HYPERLINK(...)" must arrive as text in whoever opens the export.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_rows(table: SiteTable, exclude_columns=None) -> Iterator[list]:
+    """The table's export values, each text that would start a formula led by an apostrophe,
+    which spreadsheets show as text."""
+    for row in table.as_values(exclude_columns):
+        yield [f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START)
+               else value for value in row]
+
+
 class SiteExport(TableExport):
-    """Only the formats the page offers; any other `_export` value shows the page."""
+    """Only the formats the page offers; any other `_export` value shows the page. XLSX cells
+    are text where they would otherwise be formulas; JSON keeps the values as they are."""
 
     OFFERED = ("csv", "xlsx", "json")
 
     @classmethod
     def is_valid_format(cls, export_format: str | None) -> bool:
         return export_format in cls.OFFERED
+
+    def table_to_dataset(self, table, exclude_columns, dataset_kwargs=None) -> Dataset:
+        if self.format == "json":
+            return super().table_to_dataset(table, exclude_columns, dataset_kwargs)
+        header, *rows = spreadsheet_rows(table, exclude_columns)
+        return Dataset(*rows, headers=header, title="Sites")
 
 
 class _Echo:
@@ -186,5 +207,5 @@ def stream_csv(table: SiteTable) -> Iterator[str]:
     """The table as CSV, a line at a time: exporting 20,000 sites needs no more memory than
     exporting 2,000."""
     writer = csv.writer(_Echo())
-    for row in table.as_values():
+    for row in spreadsheet_rows(table):
         yield writer.writerow(row)

@@ -69,3 +69,17 @@ def test_an_export_of_an_invalid_filter_is_empty(client, many_bare_cms_sites, ex
     response = get_ok(client, SITES, {"experiment": "nope", "_export": export_format})
 
     assert parse_export(response, export_format) == []
+
+
+@pytest.mark.parametrize(("export_format", "shown"), [
+    ("csv", "'=1+2*3"), ("xlsx", "'=1+2*3"),  # text in a spreadsheet, not a formula
+    ("json", "=1+2*3"),  # data for programs: as it is
+])
+def test_a_name_that_would_be_a_formula_arrives_as_text(client, reference, export_format,
+                                                         shown):
+    make_site("=1+2*3", serves=("cms",))
+
+    response = get_ok(client, SITES, {"_export": export_format})
+
+    (row,) = parse_export(response, export_format)
+    assert row["Site"] == shown
