@@ -1,5 +1,7 @@
 """Badges in the scenario's or compliance class's own colour, the compliance colours for the
-stylesheets, and Markdown for plans."""
+stylesheets, and Markdown: plans as HTML, and names and plans in the Markdown report."""
+
+import re
 
 import markdown as markdown_lib
 import nh3
@@ -45,6 +47,24 @@ def compliance_colours() -> str:
 def markdown(text: str) -> str:
     """The experiment's plan as HTML: formatting kept, anything executable dropped."""
     return mark_safe(nh3.clean(markdown_lib.markdown(text)))  # cleaned by nh3
+
+
+# What would make a name or label in a Markdown report into markup, a table cell's end or HTML.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]|<>])")
+
+
+@register.filter
+def markdown_text(text) -> str:
+    """A name or label as literal text in Markdown (the report's .md): a site named
+    “<script>” or “*CERN*” stays those characters."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+@register.filter
+def markdown_plan(text: str) -> str:
+    """An experiment's plan in the Markdown report: its Markdown kept, raw HTML shown as text
+    rather than passed to whatever renders the report."""
+    return text.replace("<", "&lt;")
 
 
 @register.simple_tag

@@ -8,8 +8,12 @@ import io
 
 from experiments.models import Experiment
 from sites.models import Assessment, Site
+from wlcgstatus.reports import render
+from wlcgstatus.reports.compose import compose
 
-from ...helpers import REPORT_TITLE
+from ...factories.exceptions import grant
+from ...factories.sites import make_site
+from ...helpers import REPORT_TITLE, day
 
 
 def test_the_markdown_report_is_text(demo_report):
@@ -31,3 +35,17 @@ def test_the_csv_report_has_one_row_per_site_with_each_experiments_scenario(demo
         for experiment in experiments:
             assert row[experiment.name] == scenarios.get((row["Site"], experiment.name), ""), (
                 row["Site"], experiment.name)
+
+
+def test_the_markdown_report_writes_names_and_plans_as_text_not_markup(reference):
+    site = make_site("<script>x</script>*A*|B", serves=("cms",), container_runtime="none")
+    grant(site, day(-10), day(20))
+    cms = Experiment.objects.get(slug="cms")
+    cms.plan = "CMS requires [Singularity](https://example.org). <img src=x onerror=alert(1)>"
+    cms.save()
+
+    text = render.as_markdown(compose(as_of=day(0))).decode()
+
+    assert "<script>" not in text and "<img" not in text
+    assert r"| \<script\>x\</script\>\*A\*\|B | " in text  # the exception table's cell
+    assert "CMS requires [Singularity](https://example.org). &lt;img src=x" in text
