@@ -48,6 +48,11 @@ def browser(user=None) -> DjangoTestApp:
     return app
 
 
+def csp_directives(header: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy header's directives and their sources, in whatever order."""
+    return {name: sources for name, *sources in (part.split() for part in header.split(";"))}
+
+
 def charts_drawn(page) -> None:
     """In a real browser (Playwright): wait until plotly.js has drawn every chart of the page."""
     page.wait_for_function("""() => [...document.querySelectorAll(".plotly-chart")]

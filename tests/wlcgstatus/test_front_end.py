@@ -14,6 +14,8 @@ from django.templatetags.static import static
 
 from experiments.models import COMPLIANCE_COLOURS, Compliance, Experiment
 
+from ..helpers import csp_directives
+
 PAGES = [
     "/", "/sites/", "/sites/?experiment=cms&compliance=non_compliant", "/sites/SITE-A/",
     "/experiments/cms/", "/experiments/alice/migrations/alien-to-jalien/", "/scenarios/",
@@ -25,8 +27,7 @@ CAPABILITIES = "/sites/SITE-A/capabilities/"
 
 
 def policy(response) -> dict[str, list[str]]:
-    header = response.headers["Content-Security-Policy"]
-    return {name: sources for name, *sources in (part.split() for part in header.split(";"))}
+    return csp_directives(response.headers["Content-Security-Policy"])
 
 
 def page(response) -> BeautifulSoup:
