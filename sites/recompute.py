@@ -86,11 +86,12 @@ def recomputing_once() -> Iterator[None]:
 
 def recompute_sites(site_ids: Iterable[int]) -> None:
     """Recompute these sites now, or once on leaving the enclosing `recomputing_once`."""
+    site_ids = set(site_ids)
     pending = _pending.get()
-    if pending is None:
-        recompute(sites=sorted(set(site_ids)))
-    else:
+    if pending is not None:
         pending.update(site_ids)
+    elif site_ids:  # nothing to recompute: no queries, no signal to the caches
+        recompute(sites=sorted(site_ids))
 
 
 def load_rules(experiment_ids: list[int]) -> dict[int, list[Rule]]:
