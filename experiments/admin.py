@@ -5,6 +5,7 @@ from .models import (
     CapabilityDefinition,
     ExceptionKind,
     Experiment,
+    LHCPeriod,
     Migration,
     MigrationStep,
     PolicyRule,
@@ -63,8 +64,9 @@ class PolicyRuleAdmin(SimpleHistoryAdmin):
 
 @admin.register(ExceptionKind)
 class ExceptionKindAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "experiment", "scenario", "requires_expiry"]
-    list_filter = ["experiment"]
+    list_display = ["name", "experiment", "scenario", "requires_expiry", "max_months",
+                    "applies_to"]
+    list_filter = ["experiment", "applies_to"]
     list_select_related = ["experiment", "scenario"]
     search_fields = ["name", "description"]
 
@@ -72,6 +74,12 @@ class ExceptionKindAdmin(SimpleHistoryAdmin):
 class MigrationStepInline(admin.TabularInline):
     model = MigrationStep
     extra = 0
+    filter_horizontal = ["done_in"]
+
+
+@admin.register(LHCPeriod)
+class LHCPeriodAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "starts_on", "ends_on"]
 
 
 @admin.register(Migration)

@@ -4,6 +4,9 @@ experiments' policy rules and exception kinds, and migrations. Nothing here know
 
 from __future__ import annotations
 
+import datetime
+
+from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -46,17 +49,23 @@ class NaturalKeyModel(models.Model):
 
 
 class Compliance(models.TextChoices):
-    """How the WG rates a scenario, best first."""
+    """A site's compliance class for an experiment, best first. The WG rates each scenario in
+    one of the first four; a site whose scenario is unknown (it has not reported what the
+    policy tests, or no rule applies) is Unknown, which is none of them."""
 
     TARGET = "target", "Target"
     ACCEPTABLE = "acceptable", "Acceptable"
     INTERIM = "interim", "Interim"
     NON_COMPLIANT = "non_compliant", "Non-compliant"
+    UNKNOWN = "unknown", "Unknown"
 
     @property
     def colour(self) -> str:
         return COMPLIANCE_COLOURS[self]
 
+
+SCENARIO_RATINGS = [(value, label) for value, label in Compliance.choices
+                    if value != Compliance.UNKNOWN]
 
 # One colour per compliance class, on every page and chart; scenarios carry their own.
 COMPLIANCE_COLOURS = {
@@ -64,8 +73,8 @@ COMPLIANCE_COLOURS = {
     Compliance.ACCEPTABLE: "#2f81f7",
     Compliance.INTERIM: "#d4a72c",
     Compliance.NON_COMPLIANT: "#cf222e",
+    Compliance.UNKNOWN: "#8c959f",
 }
-UNASSESSED_COLOUR = "#8c959f"
 ABSENT_VALUES = {"", "no", "none"}
 
 
@@ -114,7 +123,7 @@ class Scenario(NaturalKeyModel):
     )
     pilot_credentials = models.CharField(max_length=200, help_text="What the pilot holds.")
     payload_credentials = models.CharField(max_length=200, help_text="What the payload can use.")
-    compliance = models.CharField(max_length=20, choices=Compliance.choices)
+    compliance = models.CharField(max_length=20, choices=SCENARIO_RATINGS)
     position = models.PositiveSmallIntegerField(default=0)
 
     history = HistoricalRecords()
@@ -249,9 +258,17 @@ class RuleCondition(NaturalKeyModel):
             raise ValidationError({"value": str(error)}) from None
 
 
+class ExceptionKindQuerySet(models.QuerySet):
+    def standing(self) -> ExceptionKindQuerySet:
+        return self.exclude(applies_to="")
+
+
 class ExceptionKind(NaturalKeyModel):
-    """A kind of deviation an experiment grants sites, and what applies while it is active:
-    e.g. CMS's short-term exception for a site deploying Singularity."""
+    """A kind of deviation from an experiment's policy, and what applies while it is active.
+    Most are granted site by site, often for a limited time: e.g. CMS's short-term exception
+    for a site deploying Singularity. A standing exception applies by itself to every site of
+    a kind, with no grant and no expiry, whatever the rules say: e.g. CMS's HPC systems, used
+    for production workloads only."""
 
     experiment = models.ForeignKey(
         Experiment, on_delete=models.CASCADE, related_name="exception_kinds"
@@ -267,8 +284,19 @@ class ExceptionKind(NaturalKeyModel):
     requires_expiry = models.BooleanField(
         default=True, help_text="A temporary measure: every grant must say when it ends."
     )
+    max_months = models.PositiveSmallIntegerField(
+        "longest grant (months)", null=True, blank=True,
+        help_text="A grant or renewal may last at most this many months from its day; blank "
+                  "for no limit.",
+    )
+    applies_to = models.CharField(
+        "standing for", max_length=10, choices=SiteKind.choices, blank=True,
+        help_text="Makes it a standing exception: it applies by itself to every site of this "
+                  "kind, with no grant and no expiry. Blank: granted site by site.",
+    )
 
     history = HistoricalRecords()
+    objects = NaturalKeyManager.from_queryset(ExceptionKindQuerySet)()
     natural_key_fields = ("experiment__slug", "slug")
 
     class Meta:
@@ -279,6 +307,44 @@ class ExceptionKind(NaturalKeyModel):
 
     def __str__(self) -> str:
         return f"{self.experiment}: {self.name}"
+
+    def clean(self) -> None:
+        if self.applies_to and (self.requires_expiry or self.max_months):
+            raise ValidationError({"applies_to": "A standing exception has no expiry: clear "
+                                                 "“requires expiry” and the longest grant."})
+
+    @property
+    def standing(self) -> bool:
+        return bool(self.applies_to)
+
+    def latest_expiry(self, start: datetime.date) -> datetime.date | None:
+        """The last day a grant or renewal made on `start` may run to; None: no limit."""
+        if self.max_months is None:
+            return None
+        return start + relativedelta(months=self.max_months)
+
+
+class LHCPeriod(NaturalKeyModel):
+    """A period of the LHC schedule (a run or a long shutdown), which migration targets may
+    name: the seed's “in the course of LS2”."""
+
+    name = models.CharField(max_length=20, unique=True, help_text="e.g. “LS2”, “Run 3”.")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    history = HistoricalRecords()
+    natural_key_fields = ("name",)
+
+    class Meta:
+        ordering = ["starts_on"]
+        verbose_name = "LHC period"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": "A period cannot end before it starts."})
 
 
 class Migration(NaturalKeyModel):
@@ -304,12 +370,30 @@ class Migration(NaturalKeyModel):
     def get_absolute_url(self) -> str:
         return reverse("migration_detail", args=[self.experiment.slug, self.slug])
 
+    @property
+    def derived(self) -> bool:
+        """Whether each site's progress follows its assessments: every step says in which
+        scenarios it is done. Otherwise WG members record it by hand."""
+        steps = list(self.steps.all())
+        return bool(steps) and all(step.done_in.all() for step in steps)
+
 
 class MigrationStep(NaturalKeyModel):
+    """A step of a migration. It is done at a site either where the site is assessed in one
+    of `done_in` (derived with every recomputation), or, with no such scenarios, where a WG
+    member recorded it by hand (e.g. “AliEn retired”, which no report can show)."""
+
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=200)
     target_date = models.DateField(null=True, blank=True)
+    target_period = models.ForeignKey(
+        LHCPeriod, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="A target named by LHC period (due by its end), instead of a day.")
+    done_in = models.ManyToManyField(
+        Scenario, blank=True, related_name="+",
+        help_text="Done at a site assessed in one of these scenarios (derived). None: "
+                  "recorded by hand.")
 
     history = HistoricalRecords()
     natural_key_fields = ("migration__experiment__slug", "migration__slug", "position")
@@ -322,3 +406,19 @@ class MigrationStep(NaturalKeyModel):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.name}"
+
+    def clean(self) -> None:
+        if self.target_date and self.target_period_id:
+            raise ValidationError({"target_period": "Give a target day or a period, not both."})
+
+    @property
+    def due_on(self) -> datetime.date | None:
+        """The last day of the target: its day, or the end of its LHC period."""
+        return self.target_period.ends_on if self.target_period else self.target_date
+
+    @property
+    def target_label(self) -> str:
+        """The target as the WG states it: “LS2” or “30 Jun 2022”; "" without one."""
+        if self.target_period:
+            return self.target_period.name
+        return f"{self.target_date:%-d %b %Y}" if self.target_date else ""

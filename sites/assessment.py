@@ -23,9 +23,12 @@ class Condition:
     value: str
     choices: tuple[str, ...] = ()
 
-    def holds(self, reported: Mapping[str, str]) -> bool:
+    def holds(self, reported: Mapping[str, str]) -> bool | None:
+        """True or False, or None where the site has not reported the capability: unknown."""
+        if self.capability not in reported:
+            return None
         return condition_holds(self.kind, self.operator, self.value,
-                               reported.get(self.capability), self.choices)
+                               reported[self.capability], self.choices)
 
     def describe(self) -> str:
         expected = (" or ".join(split_list(self.value)) if self.operator == Operator.ONE_OF
@@ -54,21 +57,34 @@ class Rule:
     site_kind: str = ""  # blank: any kind
     conditions: tuple[Condition, ...] = ()
 
-    def applies(self, reported: Mapping[str, str], site_kind: str) -> bool:
-        return ((not self.site_kind or self.site_kind == site_kind)
-                and all(condition.holds(reported) for condition in self.conditions))
+    def applies(self, reported: Mapping[str, str], site_kind: str) -> bool | None:
+        """Whether the rule applies, or None where that turns on something not reported (no
+        known value already rules it out)."""
+        if self.site_kind and self.site_kind != site_kind:
+            return False
+        holds = [condition.holds(reported) for condition in self.conditions]
+        if False in holds:
+            return False
+        return None if None in holds else True
+
+    def missing(self, reported: Mapping[str, str]) -> list[str]:
+        """The names of the capabilities the rule tests that the site has not reported."""
+        return list(dict.fromkeys(condition.capability_name for condition in self.conditions
+                                  if condition.capability not in reported))
 
 
 @dataclass(frozen=True)
 class Grant:
-    """An exception granted to the site for this experiment."""
+    """An exception granted to the site for this experiment, or a standing exception that
+    applies to it by itself (its id is then the exception kind's)."""
 
     id: int
     kind_name: str
     outcome: Outcome
-    granted_on: datetime.date
+    granted_on: datetime.date = datetime.date.min
     expires_on: datetime.date | None = None
     revoked_on: datetime.date | None = None
+    standing: bool = False
 
     def active_on(self, today: datetime.date) -> bool:
         return (self.granted_on <= today
@@ -83,10 +99,11 @@ class Grant:
 
 @dataclass(frozen=True)
 class Result:
-    outcome: Outcome | None  # None: no rule applies
+    outcome: Outcome | None  # None: unknown (no rule applies, or it turns on a missing value)
     reason: str
     rule_id: int | None = None
     exception_id: int | None = None
+    standing_exception_id: int | None = None
     lapsed_exception_id: int | None = None
     # The last day the result holds by the clock alone (a grant it rests on expires, one not yet
     # in force starts); None: until the inputs change.
@@ -101,7 +118,9 @@ def assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
     `reported` maps capability keys to the texts the site reported. The first rule (by
     position) that applies decides, unless an exception is active and the rule's outcome is
     worse than the exception's: then the most recently granted active exception decides. An
-    exception that has expired no longer decides, and the reason says so.
+    exception that has expired no longer decides, and the reason says so. A standing
+    exception (among `grants`) is how the experiment uses every site of the kind: it decides
+    whatever the rules say.
     """
     result = _assess(reported, site_kind, rules, grants, today, kind_names)
     return replace(result, valid_until=_valid_until(grants, today))
@@ -127,7 +146,27 @@ def _assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
             grants: Sequence[Grant], today: datetime.date,
             kind_names: Mapping[str, str] | None) -> Result:
     rules = sorted(rules, key=lambda rule: rule.position)
-    rule = next((r for r in rules if r.applies(reported, site_kind)), None)
+    # The first rule that applies decides, unless an earlier one might have: then it is unknown
+    # which rule decides until the site reports what that rule tests.
+    rule = undecided = None
+    for candidate in rules:
+        applies = candidate.applies(reported, site_kind)
+        if applies is None:
+            undecided = candidate
+            break
+        if applies:
+            rule = candidate
+            break
+    standing = next((g for g in grants if g.standing), None)
+    if standing is not None:
+        overridden = f", in place of rule {rule.position}" if rule else ""
+        return Result(
+            outcome=standing.outcome,
+            reason=f"Standing exception “{standing.kind_name}”: Site kind = "
+                   f"{(kind_names or {}).get(site_kind, site_kind)}{overridden}",
+            rule_id=rule.id if rule else None,
+            standing_exception_id=standing.id,
+        )
     active = sorted((g for g in grants if g.active_on(today)), key=lambda g: g.granted_on)
     lapsed = sorted((g for g in grants if g.lapsed_on(today)), key=lambda g: g.expires_on)
     lapsed_note = (f"; the exception “{lapsed[-1].kind_name}” expired on "
@@ -139,14 +178,21 @@ def _assess(reported: Mapping[str, str], site_kind: str, rules: Sequence[Rule],
                        + lapsed_note)
     elif active:
         grant = active[-1]
-        until = f"until {grant.expires_on.isoformat()}" if grant.expires_on else "with no expiry"
         overridden = f", in place of rule {rule.position}" if rule else ""
+        until = f"until {grant.expires_on.isoformat()}" if grant.expires_on else "with no expiry"
         return Result(
             outcome=grant.outcome,
             reason=f"Exception “{grant.kind_name}” granted on {grant.granted_on.isoformat()}, "
                    f"{until}{overridden}",
             rule_id=rule.id if rule else None,
             exception_id=grant.id,
+        )
+    if undecided is not None:
+        return Result(
+            outcome=None,
+            reason=f"Unknown: rule {undecided.position} ({undecided.summary}) needs "
+                   + ", ".join(undecided.missing(reported)) + ", not reported" + lapsed_note,
+            lapsed_exception_id=lapsed[-1].id if lapsed else None,
         )
     if rule is None:
         return Result(

@@ -98,7 +98,7 @@ class SiteFilterSet(django_filters.FilterSet):
                                       "(e.g. DE).")
     kind = django_filters.ChoiceFilter(choices=SiteKind.choices, empty_label="any")
     stale = django_filters.NumberFilter(
-        method="not_updated_for", label="Not updated for (days)", min_value=0,
+        method="not_confirmed_for", label="Not confirmed for (days)", min_value=0,
         max_value=36500, widget=forms.NumberInput(attrs={"min": 0, "max": 36500}))
     updated_since = django_filters.DateFilter(
         method="updated_since_date", label="Updated since",
@@ -144,8 +144,7 @@ class SiteFilterSet(django_filters.FilterSet):
             if data.get("scenario"):
                 assessments = assessments.filter(scenario=data["scenario"])
             if data.get("compliance"):
-                assessments = assessments.filter(scenario__in=Scenario.objects.filter(
-                    compliance=data["compliance"]))
+                assessments = assessments.of_compliance(data["compliance"])
             # A site has an assessment only for the experiments it serves.
             queryset = queryset.filter(pk__in=assessments.values("site_id"))
         elif experiment:
@@ -160,12 +159,15 @@ class SiteFilterSet(django_filters.FilterSet):
             case "lapsed":
                 queryset = queryset.filter(
                     pk__in=assessments.relying_on_lapsed_exception().values("site_id"))
+            case "standing":
+                queryset = queryset.filter(
+                    pk__in=assessments.under_standing_exception().values("site_id"))
         return queryset
 
-    def not_updated_for(self, queryset: QuerySet, name: str, days) -> QuerySet:
-        cutoff = timezone.now() - datetime.timedelta(days=int(days))
-        recent = CapabilityValue.objects.filter(reported_at__gte=cutoff)
-        return queryset.exclude(pk__in=recent.values("site_id"))
+    def not_confirmed_for(self, queryset: QuerySet, name: str, days) -> QuerySet:
+        """Sites that reported, but not in the last `days` days: with the setting's number
+        of days, the stale sites. A site that never reported is of unknown scenario instead."""
+        return queryset.confirmed_before(timezone.now() - datetime.timedelta(days=int(days)))
 
     def updated_since_date(self, queryset: QuerySet, name: str, day: datetime.date) -> QuerySet:
         recent = CapabilityValue.objects.filter(reported_at__date__gte=day)

@@ -4,9 +4,9 @@ from django import forms
 from django.utils import timezone
 
 from experiments.capabilities import NO, YES, CapabilityKind
-from experiments.models import CapabilityDefinition
+from experiments.models import CapabilityDefinition, Migration, MigrationStep
 
-from .models import SiteException
+from .models import SiteException, too_long
 
 NOT_REPORTED = ("", "not reported")
 
@@ -86,8 +86,9 @@ class GrantExceptionForm(FutureExpiryMixin, forms.ModelForm):
         served = site.experiment_sites.values("experiment")
         self.fields["experiment"].queryset = self.fields["experiment"].queryset.filter(
             id__in=served)
+        # A standing exception applies by itself: there is nothing to grant.
         self.fields["kind"].queryset = self.fields["kind"].queryset.filter(
-            experiment__in=served).select_related("experiment")
+            experiment__in=served, applies_to="").select_related("experiment")
 
 
 class RenewExceptionForm(FutureExpiryMixin, forms.Form):
@@ -104,7 +105,24 @@ class RenewExceptionForm(FutureExpiryMixin, forms.Form):
         if self.exception.expires_on and expires_on <= self.exception.expires_on:
             raise forms.ValidationError(
                 f"A renewal must end after the current expiry, {self.exception.expires_on}.")
+        latest = self.exception.kind.latest_expiry(timezone.localdate())
+        if latest and expires_on > latest:
+            raise forms.ValidationError(too_long(self.exception.kind, latest))
         return expires_on
+
+
+class ProgressForm(forms.Form):
+    """A WG member records by hand how far a site has come in a migration no report shows."""
+
+    completed_step = forms.ModelChoiceField(
+        queryset=MigrationStep.objects.none(), required=False, label="Last step completed",
+        empty_label="none yet (not started)")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="How the WG knows; kept in the history.")
+
+    def __init__(self, *args, migration: Migration, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["completed_step"].queryset = migration.steps.all()
 
 
 class RevokeExceptionForm(forms.Form):

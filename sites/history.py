@@ -16,6 +16,7 @@ from experiments.models import (
     CapabilityDefinition,
     ExceptionKind,
     Experiment,
+    LHCPeriod,
     Migration,
     MigrationStep,
     PolicyRule,
@@ -82,12 +83,17 @@ TRACKED = [
     Tracked(ExceptionKind, None, ["experiment", "scenario"],
             lambda r: f"{r.experiment.name} exception kind “{r.name}”",
             lambda r: f"{r.scenario.short_name}"
-                      + (", must expire" if r.requires_expiry else ", no expiry needed")),
+                      + (f", standing for {r.get_applies_to_display()} sites" if r.applies_to
+                         else ", must expire" if r.requires_expiry else ", no expiry needed")
+                      + (f", at most {r.max_months} months" if r.max_months else "")),
     Tracked(Migration, None, ["experiment"], lambda r: f"{r.experiment.name} migration",
             lambda r: r.name),
-    Tracked(MigrationStep, None, ["migration"],
+    Tracked(LHCPeriod, None, [], lambda r: f"LHC period {r.name}",
+            lambda r: f"{r.starts_on} to {r.ends_on}"),
+    Tracked(MigrationStep, None, ["migration", "target_period"],
             lambda r: f"{r.migration.name} step {r.position}",
-            lambda r: f"{r.name}, target {r.target_date or 'none'}"),
+            lambda r: f"{r.name}, target "
+                      f"{r.target_period.name if r.target_period else r.target_date or 'none'}"),
     Tracked(PolicyRule, None, ["experiment", "scenario"],
             lambda r: f"{r.experiment.name} rule {r.position}",
             lambda r: f"{r.summary} → {r.scenario.short_name}"),

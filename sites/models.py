@@ -46,6 +46,24 @@ class Federation(NaturalKeyModel):
         return self.name
 
 
+def stale_before(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Capabilities last confirmed before this are stale: their assessments keep their class,
+    flagged as resting on old reports."""
+    return (now or timezone.now()) - datetime.timedelta(days=settings.CAPABILITY_CONFIRM_DAYS)
+
+
+class SiteQuerySet(models.QuerySet):
+    def confirmed_before(self, when: datetime.datetime) -> SiteQuerySet:
+        """Sites that reported, but whose capabilities no one has confirmed since `when`
+        (every save confirms all of a site's values)."""
+        last = (CapabilityValue.objects.order_by().values("site_id")
+                .annotate(last=models.Max("reported_at")).filter(last__lt=when))
+        return self.filter(pk__in=last.values("site_id"))
+
+    def stale(self, now: datetime.datetime | None = None) -> SiteQuerySet:
+        return self.confirmed_before(stale_before(now))
+
+
 class Site(NaturalKeyModel):
     """A WLCG resource centre, under its GOCDB/CRIC name."""
 
@@ -70,6 +88,7 @@ class Site(NaturalKeyModel):
     )
 
     history = HistoricalRecords()
+    objects = NaturalKeyManager.from_queryset(SiteQuerySet)()
     natural_key_fields = ("name",)
 
     class Meta:
@@ -182,6 +201,11 @@ class ExceptionFigure(models.TextChoices):
     ACTIVE = "active", "Active"
     EXPIRING = "expiring", f"Expiring within {EXPIRY_WARNING_DAYS} days"
     LAPSED = "lapsed", "Expired, still relied on"
+    STANDING = "standing", "Standing (by site kind)"
+
+    @property
+    def needs_attention(self) -> bool:
+        return self in (ExceptionFigure.EXPIRING, ExceptionFigure.LAPSED)
 
 
 class ExceptionState(models.TextChoices):
@@ -219,6 +243,12 @@ class SiteExceptionQuerySet(models.QuerySet):
         ))
 
 
+def too_long(kind: ExceptionKind, latest: datetime.date) -> str:
+    return (f"“{kind.name}” lasts at most {kind.max_months} month"
+            f"{'s' if kind.max_months != 1 else ''}: it can run to {latest:%-d %B %Y} at the "
+            f"latest.")
+
+
 class SiteException(NaturalKeyModel):
     """A deviation from an experiment's policy granted to one site, usually until a date."""
 
@@ -251,6 +281,14 @@ class SiteException(NaturalKeyModel):
         if self.kind_id and self.experiment_id and self.kind.experiment_id != self.experiment_id:
             errors["kind"] = f"This is an exception kind of {self.kind.experiment}, " \
                              f"not of {self.experiment}."
+        if self.kind_id and self.kind.standing:
+            errors["kind"] = (f"“{self.kind.name}” is a standing exception: it applies by "
+                              f"itself to every {self.kind.get_applies_to_display()} site, "
+                              f"without a grant.")
+        if self.kind_id and self.granted_on and self.expires_on and "expires_on" not in errors:
+            latest = self.kind.latest_expiry(self.granted_on)
+            if latest and self.expires_on > latest:
+                errors["expires_on"] = too_long(self.kind, latest)
         if errors:
             raise ValidationError(errors)
 
@@ -270,7 +308,10 @@ class SiteException(NaturalKeyModel):
 
 
 class SiteMigration(NaturalKeyModel):
-    """How far a site has come in a migration: the last step it completed."""
+    """How far a site has come in a migration: the last step it completed, since when, and
+    who recorded it. Derived from the site's assessments where the migration's steps say in
+    which scenarios they are done (`sites.progress`); recorded by hand by a WG member where
+    no report can show them."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="migrations")
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="sites")
@@ -279,6 +320,10 @@ class SiteMigration(NaturalKeyModel):
         help_text="Blank while the site has not completed the first step.",
     )
     updated_on = models.DateField(default=datetime.date.today)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", help_text="The WG member who recorded it by hand; blank where it is "
+                                    "derived from the site's assessments.")
 
     history = HistoricalRecords()
     natural_key_fields = ("site__name", "migration__experiment__slug", "migration__slug")
@@ -299,6 +344,28 @@ class SiteMigration(NaturalKeyModel):
 
 
 class AssessmentQuerySet(models.QuerySet):
+    def with_confirmation(self) -> AssessmentQuerySet:
+        """Each with `confirmed_at`: when its site's capabilities were last confirmed (None:
+        never reported), which `Assessment.stale` reads."""
+        return self.annotate(confirmed_at=models.Subquery(
+            CapabilityValue.objects.filter(site=models.OuterRef("site"))
+            .order_by("-reported_at").values("reported_at")[:1]))
+
+    def of_compliance(self, compliance: str) -> AssessmentQuerySet:
+        """In this compliance class: Unknown where the scenario is."""
+        if compliance == Compliance.UNKNOWN:
+            return self.filter(scenario__isnull=True)
+        return self.filter(scenario__in=Scenario.objects.filter(compliance=compliance))
+
+    def under_standing_exception(self) -> AssessmentQuerySet:
+        """Sites of a kind one of the experiment's standing exceptions applies to (whether or
+        not a rule serves them as well)."""
+        applies = models.Q(pk__in=[])
+        for experiment_id, site_kind in (ExceptionKind.objects.standing()
+                                         .values_list("experiment_id", "applies_to")):
+            applies |= models.Q(experiment_id=experiment_id, site__kind=site_kind)
+        return self.filter(applies)
+
     def relying_on_lapsed_exception(self) -> AssessmentQuerySet:
         """Sites whose exception has expired and that still fall short of the policy."""
         return self.filter(lapsed_exception__isnull=False,
@@ -321,6 +388,10 @@ class Assessment(models.Model):
     exception = models.ForeignKey(
         SiteException, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         help_text="The active exception that overrides the rule.",
+    )
+    standing_exception = models.ForeignKey(
+        ExceptionKind, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The standing exception that overrides the rule.",
     )
     lapsed_exception = models.ForeignKey(
         SiteException, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -352,7 +423,17 @@ class Assessment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.experiment} at {self.site}: {self.scenario or 'no scenario'}"
+        return f"{self.experiment} at {self.site}: {self.scenario or 'unknown'}"
+
+    @property
+    def stale(self) -> bool:
+        """Whether it rests on capabilities no one has confirmed for CAPABILITY_CONFIRM_DAYS
+        (from a queryset `with_confirmation`)."""
+        return self.confirmed_at is not None and self.confirmed_at < stale_before()
+
+    @property
+    def compliance(self) -> Compliance:
+        return Compliance(self.scenario.compliance) if self.scenario else Compliance.UNKNOWN
 
 
 class AssessmentChange(models.Model):

@@ -1,5 +1,6 @@
 """Recomputing stored assessments: load the policy engine's inputs in a few queries per chunk
-of sites, evaluate, and upsert the results in bulk."""
+of sites, evaluate, and upsert the results in bulk; then the migration progress that follows
+from them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from .models import (
     Site,
     SiteException,
 )
+from .progress import derive_progress, derived_migrations
 
 CHUNK_SIZE = 2000  # sites per round trip: bounded memory, few queries
 KIND_NAMES = dict(SiteKind.choices)
@@ -35,7 +37,7 @@ assessments_recomputed = Signal()
 COMPLIANCE_RANK = {compliance.value: rank for rank, compliance in enumerate(Compliance)}
 
 STORED_FIELDS = [
-    "scenario", "rule", "exception", "lapsed_exception", "pilot_credentials",
+    "scenario", "rule", "exception", "standing_exception", "lapsed_exception", "pilot_credentials",
     "payload_credentials", "allows_production", "allows_user_jobs", "reason", "computed_at",
     "valid_until",
 ]
@@ -50,13 +52,16 @@ def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | N
                       else list(Experiment.objects.values_list("id", flat=True)))
     rules = load_rules(experiment_ids)
     outcomes = load_exception_outcomes(experiment_ids)
+    standing = load_standing(experiment_ids, outcomes)
+    migrations = [m for m in derived_migrations() if m.experiment_id in experiment_ids]
     site_ids = (list(sites) if sites is not None
                 else list(Site.objects.order_by("id").values_list("id", flat=True)))
     stored = 0
     with transaction.atomic():
         for start in range(0, len(site_ids), CHUNK_SIZE):
             chunk = site_ids[start:start + CHUNK_SIZE]
-            stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, today)
+            stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, standing, today)
+            derive_progress(chunk, migrations, today)
     assessments_recomputed.send(sender=Assessment)
     return stored
 
@@ -127,6 +132,16 @@ def load_exception_outcomes(experiment_ids: list[int]) -> dict[int, Outcome]:
     }
 
 
+def load_standing(experiment_ids: list[int], outcomes: dict[int, Outcome]
+                  ) -> dict[tuple[int, str], list[Grant]]:
+    """The standing exceptions, by experiment and the kind of site they apply to."""
+    standing: dict[tuple[int, str], list[Grant]] = defaultdict(list)
+    for kind in ExceptionKind.objects.standing().filter(experiment_id__in=experiment_ids):
+        standing[kind.experiment_id, kind.applies_to].append(
+            Grant(id=kind.id, kind_name=kind.name, outcome=outcomes[kind.id], standing=True))
+    return standing
+
+
 def load_reported(site_ids: list[int]) -> dict[int, dict[str, str]]:
     reported: dict[int, dict[str, str]] = defaultdict(dict)
     for site_id, key, value in (CapabilityValue.objects.filter(site_id__in=site_ids)
@@ -170,16 +185,18 @@ def preview(site: Site, reported: dict[str, str], today: datetime.date | None = 
     experiment_ids = list(ExperimentSite.objects.filter(site=site)
                           .values_list("experiment_id", flat=True).distinct())
     rules = load_rules(experiment_ids)
-    grants = load_grants([site.id], experiment_ids,
-                         load_exception_outcomes(experiment_ids))
+    outcomes = load_exception_outcomes(experiment_ids)
+    grants = load_grants([site.id], experiment_ids, outcomes)
+    standing = load_standing(experiment_ids, outcomes)
     return {experiment_id: assess(reported, site.kind, rules[experiment_id],
-                                  grants[site.id, experiment_id], today, KIND_NAMES)
+                                  [*grants[site.id, experiment_id],
+                                   *standing[experiment_id, site.kind]], today, KIND_NAMES)
             for experiment_id in experiment_ids}
 
 
 def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
                      rules: dict[int, list[Rule]], outcomes: dict[int, Outcome],
-                     today: datetime.date) -> int:
+                     standing: dict[tuple[int, str], list[Grant]], today: datetime.date) -> int:
     serving = ExperimentSite.objects.serving()
     served = set(serving.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
                  .values_list("site_id", "experiment_id"))
@@ -191,7 +208,8 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
     assessments = []
     for site_id, experiment_id in sorted(served):
         result = assess(reported[site_id], kinds[site_id], rules[experiment_id],
-                        grants[site_id, experiment_id], today, KIND_NAMES)
+                        [*grants[site_id, experiment_id],
+                         *standing[experiment_id, kinds[site_id]]], today, KIND_NAMES)
         outcome = result.outcome
         assessments.append(Assessment(
             site_id=site_id,
@@ -199,6 +217,7 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
             scenario_id=outcome.scenario_id if outcome else None,
             rule_id=result.rule_id,
             exception_id=result.exception_id,
+            standing_exception_id=result.standing_exception_id,
             lapsed_exception_id=result.lapsed_exception_id,
             pilot_credentials=outcome.pilot_credentials if outcome else "",
             payload_credentials=outcome.payload_credentials if outcome else "",

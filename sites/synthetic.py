@@ -79,7 +79,7 @@ def generate_sites(count: int, seed: int = 1, today: datetime.date | None = None
     country_names, country_weights = list(countries), list(countries.values())
     experiments = {e.slug: e for e in Experiment.objects.all()}
     definitions = {d.key: d for d in CapabilityDefinition.objects.all()}
-    transition = ExceptionKind.objects.filter(experiment__slug="cms").first()
+    transition = ExceptionKind.objects.get(slug="singularity-transition")
     migrations = {m.experiment.slug: (m, list(m.steps.all())) for m in
                   Migration.objects.select_related("experiment").prefetch_related("steps")}
 

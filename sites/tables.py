@@ -2,8 +2,9 @@ import csv
 from collections.abc import Iterator
 
 import django_tables2 as tables
+from django.conf import settings
 from django.db.models import F, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -12,12 +13,13 @@ from django_tables2.columns import BoundColumn
 from django_tables2.export import TableExport
 from tablib import Dataset
 
-from experiments.models import Experiment, Scenario
+from experiments.models import Compliance, Experiment, Scenario
 from experiments.templatetags.status import scenario_badge
 
-from .models import Assessment, CapabilityValue, Site
+from .models import Assessment, CapabilityValue, Site, stale_before
 
 MAX_PER_PAGE = 500
+UNKNOWN_SCENARIO = 0  # no scenario has this id
 
 
 def scenario_field(experiment: Experiment) -> str:
@@ -32,10 +34,12 @@ def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment]) 
         return Subquery(CapabilityValue.objects.filter(site=OuterRef("pk"), capability__key=key)
                         .order_by().values("value")[:1])
 
+    # NULL where the site does not serve the experiment, UNKNOWN_SCENARIO where it does and
+    # the scenario is unknown.
     scenarios = {
         scenario_field(experiment): Subquery(
             Assessment.objects.filter(site=OuterRef("pk"), experiment_id=experiment.id)
-            .order_by().values("scenario_id")[:1])
+            .order_by().values(known=Coalesce("scenario_id", UNKNOWN_SCENARIO))[:1])
         for experiment in experiments
     }
     return queryset.annotate(
@@ -60,7 +64,7 @@ class ScenarioColumn(PlainColumn):
 
     def __init__(self, experiment: Experiment, scenarios: dict[int, Scenario]):
         self.experiment = experiment
-        self.scenarios = scenarios
+        self.scenarios = {**scenarios, UNKNOWN_SCENARIO: None}
         super().__init__(verbose_name=experiment.name, accessor=scenario_field(experiment),
                          default="", attrs={"td": {"class": "scenario"}})
 
@@ -68,7 +72,10 @@ class ScenarioColumn(PlainColumn):
         return scenario_badge(self.scenarios[value])
 
     def value(self, value):
-        return self.scenarios[value].name if value else ""
+        if value is None:
+            return ""
+        scenario = self.scenarios[value]
+        return scenario.name if scenario else Compliance.UNKNOWN.label
 
     def order(self, queryset, is_descending):
         position = Subquery(Assessment.objects
@@ -92,8 +99,7 @@ class SiteTable(tables.Table):
     container_runtime = PlainColumn(verbose_name="Runtime", default="—")
     runtime_version = PlainColumn(verbose_name="Version", default="—", orderable=False)
     # Not a DateColumn: that renders a template per cell, once a quarter of the page's time.
-    last_reported_at = PlainColumn(verbose_name="Last update", default="never",
-                                   attrs={"td": {"class": "nowrap"}})
+    last_reported_at = PlainColumn(verbose_name="Last update", default="never")
 
     class Meta:
         model = Site
@@ -112,6 +118,7 @@ class SiteTable(tables.Table):
             for experiment in experiments
         ]
         super().__init__(*args, **kwargs)
+        self.stale_before = stale_before()
 
     def paginate(self, *args, per_page: int | None = None, **kwargs):
         # per_page may come from the URL: keep it within what a page can sensibly show.
@@ -126,8 +133,17 @@ class SiteTable(tables.Table):
             return queryset.order_by(Lower("name").desc(), "-name"), True
         return queryset.order_by(Lower("name"), "name"), True
 
-    def render_last_reported_at(self, value) -> str:
+    def value_last_reported_at(self, value) -> str:
         return timezone.localtime(value).date().isoformat()
+
+    def render_last_reported_at(self, value) -> str:
+        day = self.value_last_reported_at(value)
+        if value < self.stale_before:
+            # The flag may wrap below the day: the table fits a laptop's window.
+            return format_html('<span class="nowrap">{}</span> <span class="tag warn" title="Not '
+                               'confirmed for over {} days">stale</span>', day,
+                               settings.CAPABILITY_CONFIRM_DAYS)
+        return format_html('<span class="nowrap">{}</span>', day)
 
     def body_rows(self) -> list[SafeString]:
         """The page's rows as HTML, a format_html per cell, as Django admin renders its change

@@ -12,6 +12,8 @@ urlpatterns = [
     path("sites/<site:name>/", views.site_detail, name="site_detail"),
     path("sites/<site:name>/capabilities/", views.site_capabilities, name="site_capabilities"),
     path("sites/<site:name>/exceptions/new/", views.exception_grant, name="exception_grant"),
+    path("sites/<site:name>/migrations/<slug:experiment>/<slug:slug>/", views.record_progress,
+         name="record_progress"),
     path("sites/<site:name>/tokens/", views.site_tokens, name="site_tokens"),
     path("sites/<site:name>/tokens/<int:pk>/revoke/", views.revoke_token, name="revoke_token"),
     path("exceptions/<int:pk>/renew/", views.exception_renew, name="exception_renew"),

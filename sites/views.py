@@ -16,12 +16,19 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from experiments.models import CapabilityDefinition, Experiment, Scenario
+from experiments.models import (
+    CapabilityDefinition,
+    ExceptionKind,
+    Experiment,
+    Migration,
+    Scenario,
+)
 
 from .filters import SiteFilterSet
 from .forms import (
     CapabilityForm,
     GrantExceptionForm,
+    ProgressForm,
     RenewExceptionForm,
     RevokeExceptionForm,
     TokenForm,
@@ -87,16 +94,28 @@ def site_detail(request, name: str):
         "assessments": Assessment.objects.filter(site=site)
                        .select_related("experiment", "scenario", "rule", "exception__kind",
                                        "lapsed_exception")
-                       .order_by("experiment__position"),
+                       .with_confirmation().order_by("experiment__position"),
         "exceptions": exceptions,
-        "migrations": SiteMigration.objects.filter(site=site)
-                      .select_related("migration__experiment", "completed_step")
-                      .order_by("migration__experiment__position"),
+        "standing": ExceptionKind.objects.standing().filter(
+            applies_to=site.kind, experiment__experiment_sites__site=site,
+        ).select_related("experiment").distinct(),
+        "migrations": site_migrations(site),
         "history": site_history(site),
         "today": today,
         "can_edit": can_edit_site(request.user, site),
         "can_manage_exceptions": can_manage_exceptions(request.user),
     })
+
+
+def site_migrations(site: Site) -> list[tuple[Migration, SiteMigration | None]]:
+    """Every migration of the experiments the site serves, with how far the site has come
+    (None: nothing recorded yet)."""
+    states = {state.migration_id: state for state in SiteMigration.objects.filter(site=site)
+              .select_related("completed_step", "recorded_by")}
+    migrations = (Migration.objects.filter(experiment__experiment_sites__site=site).distinct()
+                  .select_related("experiment").prefetch_related("steps__done_in")
+                  .order_by("experiment__position", "name"))
+    return [(migration, states.get(migration.id)) for migration in migrations]
 
 
 def get_editable_site(request, name: str) -> Site:
@@ -131,7 +150,7 @@ def site_capabilities(request, name: str):
         before = _scenarios(site)
         changed = record_capabilities(site, form.values(), user=request.user)
         after = _scenarios(site)
-    outcome = "; ".join(f"{name}: {before.get(name, 'not assessed')} → {after[name]}"
+    outcome = "; ".join(f"{name}: {before.get(name, 'unknown')} → {after[name]}"
                         for name in after if before.get(name) != after[name])
     messages.success(request, f"Saved {len(changed)} change{'s' if len(changed) != 1 else ''}"
                               f" to {site.name}'s capabilities."
@@ -232,6 +251,38 @@ def my_sites(request):
         "sites": sites, "expiring": expiring, "stale_before": stale_before,
         "confirm_days": settings.CAPABILITY_CONFIRM_DAYS, "warning_days": EXPIRY_WARNING_DAYS,
     })
+
+
+@login_required
+def record_progress(request, name: str, experiment: str, slug: str):
+    """A WG member records how far a site has come in a migration that no report shows (e.g.
+    AliEn retired); a migration derived from the assessments is not recorded by hand."""
+    if not can_manage_exceptions(request.user):
+        raise PermissionDenied("Only WG members record migration progress.")
+    site = get_object_or_404(Site, name=name)
+    migration = get_object_or_404(
+        Migration.objects.select_related("experiment").prefetch_related("steps__done_in"),
+        experiment__slug=experiment, slug=slug, experiment__experiment_sites__site=site)
+    if migration.derived:
+        raise PermissionDenied(f"{migration.name} follows the site's assessments: it is not "
+                               f"recorded by hand.")
+    state = SiteMigration.objects.filter(site=site, migration=migration).first()
+    form = ProgressForm(request.POST or None, migration=migration,
+                        initial={"completed_step": state.completed_step_id if state else None})
+    if request.method == "POST" and form.is_valid():
+        state = state or SiteMigration(site=site, migration=migration)
+        state.completed_step = form.cleaned_data["completed_step"]
+        state.updated_on = timezone.localdate()
+        state.recorded_by = request.user
+        state._change_reason = f"Recorded by {_person(request.user)}: " \
+                               f"{form.cleaned_data['reason']}"
+        state.save()
+        done = state.completed_step.name if state.completed_step else "not started"
+        messages.success(request, f"{migration.name} at {site.name}: {done}.")
+        return redirect(site)
+    return render(request, "sites/exception_form.html", {
+        "site": site, "form": form,
+        "title": f"{migration.name} at {site.name}", "button": "Record"})
 
 
 def _exception_permission(request) -> None:

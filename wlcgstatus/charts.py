@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from experiments.models import COMPLIANCE_COLOURS, UNASSESSED_COLOUR, Compliance
+from experiments.models import COMPLIANCE_COLOURS, Compliance
 
 from .summary import ExperimentSummary
 
@@ -23,8 +23,8 @@ FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "siz
 CONFIG = {"displaylogo": False, "responsive": True,
           "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
 # The lines of a migration's steps, in the page's own colours: the first step in the target's.
-STEP_COLOURS = [COMPLIANCE_COLOURS[Compliance.TARGET], COMPLIANCE_COLOURS[Compliance.ACCEPTABLE],
-                COMPLIANCE_COLOURS[Compliance.INTERIM], UNASSESSED_COLOUR]
+STEP_COLOURS = [COMPLIANCE_COLOURS[compliance] for compliance in
+                (Compliance.TARGET, Compliance.ACCEPTABLE, Compliance.INTERIM, Compliance.UNKNOWN)]
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,10 @@ def scenario_bar(summary: ExperimentSummary, height: int = 150) -> go.Figure:
 
 
 def migration_timeline(series: dict[str, list[tuple[datetime.date, int]]],
-                       targets: dict[str, datetime.date | None], total: int,
+                       targets: dict[str, tuple[datetime.date, str]], total: int,
                        urls: dict[str, str]) -> go.Figure:
-    """Sites that completed each step, over time, with each step's target date marked."""
+    """Sites that completed each step, over time, with each step's target marked: its day,
+    labelled as the WG states it (a day, or an LHC period such as LS2)."""
     figure = go.Figure()
     for index, (step, points) in enumerate(series.items()):
         colour = STEP_COLOURS[index % len(STEP_COLOURS)]
@@ -83,11 +84,12 @@ def migration_timeline(series: dict[str, list[tuple[datetime.date, int]]],
             customdata=[urls[step]] * len(points),
             hovertemplate="%{x|%d %b %Y}: %{y} sites<extra>" + step + "</extra>",
         ))
-        if targets.get(step):
-            figure.add_vline(x=targets[step].isoformat(), line={"color": colour, "dash": "dash"})
+        if step in targets:
+            due, label = targets[step]
+            figure.add_vline(x=due.isoformat(), line={"color": colour, "dash": "dash"})
             # One line down per step, so that targets close in time do not overlap.
-            figure.add_annotation(x=targets[step].isoformat(), y=1 - 0.09 * index,
-                                  yref="paper", text=f"target: {targets[step]:%d %b %Y}",
+            figure.add_annotation(x=due.isoformat(), y=1 - 0.09 * index,
+                                  yref="paper", text=f"target: {label}",
                                   showarrow=False, xanchor="left", yanchor="top",
                                   bgcolor="white", bordercolor=colour, borderpad=2)
     figure.update_layout(

@@ -60,7 +60,8 @@ class ScenarioCount(models.Model):
 
     day = models.DateField(db_index=True)
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+")
-    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="+")
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="+", help_text="Blank: the scenario was unknown.")
     sites = models.PositiveIntegerField()
 
     class Meta:

@@ -17,7 +17,7 @@ def take_snapshot(day: datetime.date) -> int:
     for a past day), replacing any taken for that day. Returns the rows written."""
     scenario_counts = Counter(
         (experiment_id, scenario_id)
-        for (_site, experiment_id), scenario_id in scenarios_on(day).items() if scenario_id)
+        for (_site, experiment_id), scenario_id in scenarios_on(day).items())
     migration_rows = []
     for migration in Migration.objects.prefetch_related("steps"):
         for step, points in migration_series(migration, day).items():

@@ -13,14 +13,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 
-from experiments.models import Compliance, Experiment, Migration, MigrationStep, Scenario
+from experiments.models import (
+    Compliance,
+    ExceptionKind,
+    Experiment,
+    Migration,
+    MigrationStep,
+    Scenario,
+)
 from sites.models import (
     Assessment,
     ExceptionFigure,
     ExperimentSite,
+    Site,
     SiteException,
     SiteMigration,
 )
@@ -39,6 +49,7 @@ class Figure:
     colour: str = ""
     share: int = 0  # whole percent of the experiment's sites; an experiment's add up to 100
     key: str = ""  # the scenario's slug, the compliance class or the exception state
+    attention: bool = False  # a count above zero calls for action (exceptions running out)
 
 
 @dataclass
@@ -54,7 +65,7 @@ class StepProgress:
 
     @property
     def overdue(self) -> bool:
-        return bool(self.step.target_date and self.step.target_date < self.today
+        return bool(self.step.due_on and self.step.due_on < self.today
                     and self.done < self.total)
 
 
@@ -62,7 +73,7 @@ class StepProgress:
 class MigrationProgress:
     migration: Migration
     steps: list[StepProgress]
-    total: int  # sites taking part
+    total: int  # sites taking part: every site serving the experiment
 
 
 @dataclass
@@ -73,6 +84,11 @@ class ExperimentSummary:
     compliance: list[Figure] = field(default_factory=list)
     exceptions: list[Figure] = field(default_factory=list)
     migrations: list[MigrationProgress] = field(default_factory=list)
+    # Sites whose capabilities no one has confirmed for CAPABILITY_CONFIRM_DAYS: they keep
+    # their class, flagged. Known for the present only (None in a summary of a past day).
+    stale: Figure | None = None
+    # The experiment's standing exceptions, each with `sites`: how many sites it applies to.
+    standing: list[ExceptionKind] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -89,35 +105,57 @@ def summarise(today: datetime.date, experiments: list[Experiment] | None = None,
     ids = [e.id for e in experiments]
     scenarios = {s.id: s for s in Scenario.objects.all()}
     counts = scenario_counts if scenario_counts is not None else _scenario_counts(ids)
+    # Staleness is known for the present only: how long ago a value was confirmed as of a past
+    # day is not kept.
+    stale = _stale_counts(ids) if today == timezone.localdate() else None
     exceptions = _exception_counts(ids, today)
+    standing = standing_exceptions(ids)
+    exceptions[ExceptionFigure.STANDING] = {
+        experiment_id: sum(kind.sites for kind in kinds)
+        for experiment_id, kinds in standing.items()}
     migrations = _migration_progress(ids, today)
 
     summaries = []
     for experiment in experiments:
         by_scenario = counts.get(experiment.id, {})
         total = sum(by_scenario.values())
-        summary = ExperimentSummary(experiment, total, migrations=migrations[experiment.id])
-        unassessed = by_scenario.get(None, 0)
+        summary = ExperimentSummary(experiment, total, migrations=migrations[experiment.id],
+                                    standing=standing[experiment.id])
+        # Sites of unknown scenario are a segment of their own, in the Unknown class's colour.
+        unknown = by_scenario.get(None, 0)
         shown = [scenario for scenario in scenarios.values() if by_scenario.get(scenario.id)]
-        shares = whole_percents([by_scenario[scenario.id] for scenario in shown] + [unassessed])
+        shares = whole_percents([by_scenario[scenario.id] for scenario in shown] + [unknown])
         for scenario, share in zip(shown, shares, strict=False):
             summary.scenarios.append(Figure(
                 scenario.short_name, by_scenario[scenario.id],
                 sites_url(experiment=experiment.slug, scenario=scenario.slug),
                 scenario.colour, share, scenario.slug))
-        per_class = [sum(count for scenario_id, count in by_scenario.items()
+        if unknown:
+            summary.scenarios.append(Figure(
+                Compliance.UNKNOWN.label, unknown,
+                sites_url(experiment=experiment.slug, compliance=Compliance.UNKNOWN),
+                Compliance.UNKNOWN.colour, shares[-1], Compliance.UNKNOWN.value))
+        per_class = [unknown if compliance == Compliance.UNKNOWN else
+                     sum(count for scenario_id, count in by_scenario.items()
                          if scenario_id and scenarios[scenario_id].compliance == compliance)
                      for compliance in Compliance]
-        shares = whole_percents([*per_class, unassessed])
-        for compliance, n, share in zip(Compliance, per_class, shares, strict=False):
+        for compliance, n, share in zip(Compliance, per_class, whole_percents(per_class),
+                                        strict=True):
             summary.compliance.append(Figure(
                 compliance.label, n,
                 sites_url(experiment=experiment.slug, compliance=compliance.value),
                 compliance.colour, share, compliance.value))
-        for key, label in ExceptionFigure.choices:
+        if stale is not None:
+            summary.stale = Figure(
+                f"not confirmed for over {settings.CAPABILITY_CONFIRM_DAYS} days",
+                stale.get(experiment.id, 0),
+                sites_url(experiment=experiment.slug, stale=settings.CAPABILITY_CONFIRM_DAYS),
+                key="stale")
+        for figure in ExceptionFigure:
             summary.exceptions.append(Figure(
-                label, exceptions[key].get(experiment.id, 0),
-                sites_url(experiment=experiment.slug, exception=key), key=key))
+                figure.label, exceptions[figure].get(experiment.id, 0),
+                sites_url(experiment=experiment.slug, exception=figure.value), key=figure.value,
+                attention=figure.needs_attention))
         summaries.append(summary)
     return summaries
 
@@ -128,6 +166,27 @@ def _scenario_counts(experiment_ids: list[int]) -> dict[int, dict[int | None, in
                 .values("experiment_id", "scenario_id").annotate(n=Count("id"))):
         counts[row["experiment_id"]][row["scenario_id"]] = row["n"]
     return counts
+
+
+def standing_exceptions(experiment_ids: list[int]) -> dict[int, list[ExceptionKind]]:
+    """Per experiment, its standing exceptions, each with `sites`: how many of the sites
+    serving the experiment are of the kind it applies to."""
+    sites = {(experiment_id, site_kind): n for experiment_id, site_kind, n in
+             Assessment.objects.filter(experiment_id__in=experiment_ids)
+             .values("experiment_id", "site__kind").annotate(n=Count("id"))
+             .values_list("experiment_id", "site__kind", "n")}
+    kinds: dict[int, list[ExceptionKind]] = defaultdict(list)
+    for kind in ExceptionKind.objects.standing().filter(experiment_id__in=experiment_ids):
+        kind.sites = sites.get((kind.experiment_id, kind.applies_to), 0)
+        kinds[kind.experiment_id].append(kind)
+    return kinds
+
+
+def _stale_counts(experiment_ids: list[int]) -> dict[int, int]:
+    return dict(Assessment.objects.filter(experiment_id__in=experiment_ids,
+                                          site__in=Site.objects.stale())
+                .values("experiment_id").annotate(n=Count("id"))
+                .values_list("experiment_id", "n"))
 
 
 def whole_percents(counts: list[int]) -> list[int]:
@@ -157,11 +216,11 @@ def _exception_counts(experiment_ids: list[int], today: datetime.date) -> dict[s
                     .annotate(n=Count(site_field, distinct=True))
                     .values_list("experiment_id", "n"))
 
+    assessments = Assessment.objects.filter(experiment_id__in=experiment_ids)
     return {
         "active": per_experiment(exceptions.active_on(today)),
         "expiring": per_experiment(exceptions.expiring_soon(today)),
-        "lapsed": per_experiment(Assessment.objects.filter(experiment_id__in=experiment_ids)
-                                 .relying_on_lapsed_exception()),
+        "lapsed": per_experiment(assessments.relying_on_lapsed_exception()),
     }
 
 
@@ -176,17 +235,25 @@ def migration_progress(migrations: list[Migration], today: datetime.date
 
 def _migration_progress(experiment_ids: list[int], today: datetime.date
                         ) -> dict[int, list[MigrationProgress]]:
+    """Every site serving an experiment takes part in its migrations: one that has recorded
+    or reached no step has not started."""
+    serving = ExperimentSite.objects.serving()
+    totals = dict(serving.filter(experiment_id__in=experiment_ids).order_by()
+                  .values("experiment_id").annotate(n=Count("site", distinct=True))
+                  .values_list("experiment_id", "n"))
     done = defaultdict(lambda: defaultdict(int))  # migration -> step position -> sites
-    totals = defaultdict(int)
-    for row in (SiteMigration.objects.filter(migration__experiment_id__in=experiment_ids)
+    for row in (SiteMigration.objects.filter(
+                    Exists(serving.filter(site=OuterRef("site"),
+                                          experiment=OuterRef("migration__experiment"))),
+                    migration__experiment_id__in=experiment_ids)
                 .values("migration_id", "completed_step__position").annotate(n=Count("id"))):
-        totals[row["migration_id"]] += row["n"]
         done[row["migration_id"]][row["completed_step__position"]] += row["n"]
     progress = defaultdict(list)
     for migration in (Migration.objects.filter(experiment_id__in=experiment_ids)
-                      .select_related("experiment").prefetch_related("steps")):
+                      .select_related("experiment")
+                      .prefetch_related("steps__target_period", "steps__done_in")):
         reached = done[migration.id]
-        total = totals[migration.id]
+        total = totals.get(migration.experiment_id, 0)
         progress[migration.experiment_id].append(MigrationProgress(
             migration,
             [StepProgress(step, sum(n for position, n in reached.items()
@@ -208,7 +275,8 @@ def migration_series(migration: Migration, today: datetime.date
     events: list[tuple[datetime.date, int, int]] = []  # (day, site, completed position)
     with_history = set()
     for record in (SiteMigration.history.filter(migration_id=migration.id)
-                   .order_by("history_date").values("site_id", "completed_step_id",
+                   .order_by("history_date", "history_id")
+                   .values("site_id", "completed_step_id",
                                                     "history_type", "history_date")):
         with_history.add(record["site_id"])
         position = (0 if record["history_type"] == "-"

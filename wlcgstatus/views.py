@@ -1,5 +1,6 @@
 """The cross-cutting pages: the overview, each experiment, each migration, the scenarios."""
 
+from collections import Counter
 from pathlib import Path
 
 from django.db.models import Count
@@ -17,6 +18,7 @@ from . import charts
 from .summary import migration_progress, migration_series, sites_url, summarise
 
 EXCEPTIONS_SHOWN = 50
+RULE, EXCEPTION = "rule", "exception"  # what decided a site, on the experiment page
 PROBE_PATH = Path(__file__).parent / "probe" / "wlcg_capability_probe.py"
 
 
@@ -38,8 +40,10 @@ def experiment_detail(request, slug: str):
     today = timezone.localdate()
     summary, chart, decided = cached(f"experiment:{slug}:{today}",
                                      lambda: _experiment_figures(experiment, today))
-    rules = [(rule, decided.get(rule.id, 0)) for rule in
+    rules = [(rule, decided[RULE, rule.id]) for rule in
              experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
+    exception_kinds = [(kind, decided[EXCEPTION, kind.id])
+                       for kind in experiment.exception_kinds.select_related("scenario")]
     # The most urgent first, and no more than a page: the sites table lists them all.
     exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None,
                                                    site__retired_on=None)
@@ -54,7 +58,7 @@ def experiment_detail(request, slug: str):
         "summary": summary,
         "chart": chart,
         "rules": rules,
-        "exception_kinds": experiment.exception_kinds.select_related("scenario"),
+        "exception_kinds": exception_kinds,
         "exceptions": exceptions,
         "more_exceptions": len(exceptions) == EXCEPTIONS_SHOWN,
         "exceptions_url": sites_url(experiment=experiment.slug, exception="active"),
@@ -66,38 +70,48 @@ def experiment_detail(request, slug: str):
 
 def _experiment_figures(experiment: Experiment, today) -> tuple:
     """What the experiment page counts over all its sites: its summary and chart, and how
-    many sites each rule decided (those with an exception were decided by it, not a rule)."""
+    many sites each rule and each exception kind decided ((RULE, id) or (EXCEPTION, id) →
+    sites): a site an exception serves was decided by it, not by a rule."""
     (summary,) = summarise(today, [experiment])
     chart = charts.for_page(charts.scenario_bar(summary, height=170), "chart-scenarios",
                             toolbar=False)
-    decided = dict(Assessment.objects.filter(experiment=experiment, exception=None)
-                   .values("rule_id").annotate(n=Count("id")).values_list("rule_id", "n"))
+    decided = Counter()
+    for rule_id, granted, standing, n in (
+            Assessment.objects.filter(experiment=experiment)
+            .values("rule_id", "exception__kind_id", "standing_exception_id")
+            .annotate(n=Count("id"))
+            .values_list("rule_id", "exception__kind_id", "standing_exception_id", "n")):
+        kind = granted or standing
+        decided[(EXCEPTION, kind) if kind else (RULE, rule_id)] += n
     return summary, chart, decided
 
 
 def migration_detail(request, experiment: str, slug: str):
     migration = get_object_or_404(
-        Migration.objects.select_related("experiment").prefetch_related("steps"),
+        Migration.objects.select_related("experiment")
+        .prefetch_related("steps__target_period", "steps__done_in"),
         experiment__slug=experiment, slug=slug)
     today = timezone.localdate()
     series = migration_series(migration, today)
-    total = SiteMigration.objects.filter(migration=migration).count()
+    summary = migration_progress([migration], today)[0]
+    total = summary.total
     steps = list(migration.steps.all())
     chart = charts.migration_timeline(
         {step.name: points for step, points in series.items()},
-        {step.name: step.target_date for step in steps}, total,
+        {step.name: (step.due_on, step.target_label) for step in steps if step.due_on}, total,
         {step.name: sites_url(experiment=migration.experiment.slug) for step in steps},
     )
     scenarios = dict(Assessment.objects.filter(experiment=migration.experiment)
                      .values_list("site_id", "scenario_id"))
     scenario_by_id = {scenario.id: scenario for scenario in Scenario.objects.all()}
-    states = (SiteMigration.objects.filter(migration=migration)
-              .select_related("site", "completed_step")
+    states = (SiteMigration.objects.filter(migration=migration, site__retired_on=None)
+              .select_related("site", "completed_step", "recorded_by")
               .order_by("completed_step__position", "site__name"))
     return render(request, "wlcgstatus/migration_detail.html", {
         "migration": migration,
         "steps": steps,
-        "summary": migration_progress([migration], today)[0],
+        "summary": summary,
+        "unrecorded": total - len(states),
         "chart": charts.for_page(chart, "chart-migration"),
         "series": series,
         "states": [(state, scenario_by_id.get(scenarios.get(state.site_id)))

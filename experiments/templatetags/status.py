@@ -9,7 +9,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from experiments.models import COMPLIANCE_COLOURS, UNASSESSED_COLOUR, Compliance, Scenario
+from experiments.models import COMPLIANCE_COLOURS, Compliance, Scenario
 
 register = template.Library()
 
@@ -17,8 +17,7 @@ register = template.Library()
 @register.simple_tag
 def scenario_badge(scenario: Scenario | None, long: bool = False) -> str:
     if scenario is None:
-        return format_html('<span class="badge" style="--c: {}">Unassessed</span>',
-                           UNASSESSED_COLOUR)
+        return compliance_badge(Compliance.UNKNOWN)
     return format_html('<span class="badge" style="--c: {}" title="{}">{}</span>',
                        scenario.colour, scenario.name,
                        scenario.name if long else scenario.short_name)
@@ -34,13 +33,11 @@ def compliance_badge(compliance: str) -> str:
 @register.simple_tag
 def compliance_colours() -> str:
     """The compliance classes' colours as CSS custom properties for a style attribute
-    (`--target: #1a7f37; …; --unassessed: #8c959f`), so that the stylesheets colour with the
+    (`--target: #1a7f37; …; --unknown: #8c959f`), so that the stylesheets colour with the
     ones defined in experiments.models. A tag rather than a context processor: the meeting
     report is rendered outside any request."""
-    colours = {compliance.value.replace("_", "-"): colour
-               for compliance, colour in COMPLIANCE_COLOURS.items()}
-    return "; ".join(f"--{name}: {colour}" for name, colour in
-                     {**colours, "unassessed": UNASSESSED_COLOUR}.items())
+    return "; ".join(f"--{compliance.value.replace('_', '-')}: {colour}"
+                     for compliance, colour in COMPLIANCE_COLOURS.items())
 
 
 @register.filter

@@ -10,7 +10,8 @@ def grant(site: Site, granted_on: datetime.date, expires_on: datetime.date | Non
           revoked_on: datetime.date | None = None, experiment: str = "cms",
           reason: str = "Deploying Singularity", granted_by: str = "WG") -> SiteException:
     """The experiment's exception kind granted to the site, as the WG grants it."""
-    kind = ExceptionKind.objects.select_related("experiment").get(experiment__slug=experiment)
+    kind = ExceptionKind.objects.select_related("experiment").get(experiment__slug=experiment,
+                                                                  applies_to="")
     return SiteException.objects.create(
         site=site, experiment=kind.experiment, kind=kind, reason=reason, granted_by=granted_by,
         granted_on=granted_on, expires_on=expires_on, revoked_on=revoked_on)

@@ -12,7 +12,7 @@ from sites.models import SiteException
 
 from ..factories.accounts import UserFactory
 from ..factories.exceptions import grant
-from ..factories.sites import bulk_sites
+from ..factories.sites import NO_CONTAINERS, bulk_sites
 from ..helpers import browser, day
 
 
@@ -39,7 +39,7 @@ def wendy(wg_member) -> DjangoTestApp:
 
 @pytest.fixture
 def cms_kind(reference) -> ExceptionKind:
-    return ExceptionKind.objects.get(experiment__slug="cms")
+    return ExceptionKind.objects.get(slug="singularity-transition")
 
 
 @pytest.fixture
@@ -52,6 +52,6 @@ def cms_exception(site_a, cms_kind) -> SiteException:
 def many_bare_cms_sites(reference):
     """60 CMS sites without Singularity and 15 with it: more than a page of 50 either way."""
     bulk_sites(60, prefix="BARE", serves=("cms", "atlas"), kind="grid",
-               patterns=[{"container_runtime": "none"}], extras=False)
+               patterns=[NO_CONTAINERS], extras=False)
     bulk_sites(15, prefix="SING", serves=("cms",), kind="grid",
                patterns=[{"container_runtime": "singularity"}], extras=False)

@@ -31,6 +31,11 @@ def grant(id: int, granted: int, expires: int | None, revoked: int | None = None
                  expires_on=day(expires, TODAY), revoked_on=day(revoked, TODAY))
 
 
+def test_an_active_exception_decides_where_the_rule_is_unknown():
+    result = assess({}, "grid", RULES, [grant(1, -5, 30)], TODAY)
+    assert (result.outcome, result.exception_id, result.rule_id) == (WAIVED, 1, None)
+
+
 def test_rules_are_tried_in_position_order_and_all_conditions_must_hold():
     result = assess({"container_runtime": "singularity", "container_runtime_version": "3.8.7"},
                     "grid", RULES, [], TODAY)
@@ -44,27 +49,40 @@ def test_rules_are_tried_in_position_order_and_all_conditions_must_hold():
     assert "Container runtime version = 3.5.3" in old.reason
 
 
-def test_an_unreported_capability_satisfies_no_condition():
+def test_a_rule_turning_on_an_unreported_capability_makes_the_outcome_unknown():
+    # Rule 1 might apply: which rule decides is unknown, not “anything else”.
     result = assess({"container_runtime": "apptainer"}, "grid", RULES, [], TODAY)
-    assert result.rule_id == 20
-    assert "Container runtime version = not reported" in result.reason
+    assert (result.outcome, result.rule_id) == (None, None)
+    assert result.reason == ("Unknown: rule 1 (recent runtime) needs Container runtime version, "
+                             "not reported")
+    nothing = assess({}, "grid", RULES, [], TODAY)
+    assert nothing.outcome is None
+    assert nothing.reason.endswith("needs Container runtime, Container runtime version, "
+                                   "not reported")
+
+
+def test_a_known_value_that_rules_a_rule_out_decides_without_the_missing_ones():
+    # No runtime: rule 1 cannot apply whatever its version would be.
+    result = assess({"container_runtime": "none"}, "grid", RULES, [], TODAY)
+    assert (result.outcome, result.rule_id) == (PUSH, 20)
 
 
 def test_site_kind_restricts_a_rule():
     hpc_only = [Rule(id=1, position=1, summary="HPC", outcome=WAIVED, site_kind="hpc"), *RULES]
     assert assess({}, "hpc", hpc_only, [], TODAY, {"hpc": "HPC"}).reason == (
         "Rule 1 (HPC): Site kind = HPC")
-    assert assess({}, "grid", hpc_only, [], TODAY).rule_id == 20
+    assert assess({"container_runtime": "none"}, "grid", hpc_only, [], TODAY).rule_id == 20
 
 
 def test_no_rule_applying_gives_no_scenario():
-    result = assess({}, "grid", [RULES[1]], [], TODAY)
+    result = assess({"container_runtime": "none"}, "grid", [RULES[1]], [], TODAY)
     assert result.outcome is None
-    assert result.reason.startswith("No rule applies: Container runtime = not reported")
+    assert result.reason.startswith("No rule applies: Container runtime = none")
 
 
 def test_an_active_exception_overrides_the_rule_and_the_latest_grant_wins():
-    result = assess({}, "grid", RULES, [grant(1, -100, 10), grant(2, -5, 30)], TODAY)
+    result = assess({"container_runtime": "none"}, "grid", RULES,
+                    [grant(1, -100, 10), grant(2, -5, 30)], TODAY)
     assert (result.outcome, result.exception_id, result.rule_id) == (WAIVED, 2, 20)
     assert "in place of rule 2" in result.reason
 

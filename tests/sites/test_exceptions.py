@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 import time_machine
+from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from experiments.models import ExceptionKind, Experiment, Scenario
@@ -93,6 +94,13 @@ EXCEPTION_MISTAKES = {
     "grant-kind-of-another-experiment": ("grant", {"kind": "atlas"}, "kind",
                                          "This is an exception kind of ATLAS, not of CMS."),
     "revoke-without-reason": ("revoke", {"reason": ""}, "reason", "This field is required."),
+    # The short-term exception lasts at most 9 months, from its grant or renewal.
+    "grant-beyond-the-kinds-limit": ("grant", {"expires_on": 300}, "expires_on",
+                                     "“Short-term exception while deploying Singularity” lasts "
+                                     "at most 9 months: it can run to {latest} at the latest."),
+    "renew-beyond-the-kinds-limit": ("renew", {"expires_on": 300}, "expires_on",
+                                     "“Short-term exception while deploying Singularity” lasts "
+                                     "at most 9 months: it can run to {latest} at the latest."),
 }
 
 
@@ -121,14 +129,30 @@ def test_invalid_exception_entries_are_explained_on_the_field_and_nothing_is_sav
     response = fill(page_form(page), data).submit()
 
     assert response.status_code == 200
-    assert message.format(expiry=cms_exception.expires_on.isoformat()) in field_error(
-        response, field)
+    latest = day(0) + relativedelta(months=9)
+    assert message.format(expiry=cms_exception.expires_on.isoformat(),
+                          latest=f"{latest:%-d %B %Y}") in field_error(response, field)
     assert field in response.context["form"].errors
     kept = page_form(response)
     for name, value in data.items():
         assert kept[name].value == value, name
     assert stored(site_a) == before
     assert SiteException.objects.count() == 1
+
+
+def test_a_standing_exception_is_not_offered_for_a_grant_and_is_refused(
+        wendy, wg_member, site_a, cms_kind):
+    # It applies by itself to every site of its kind: there is nothing to grant.
+    standing = ExceptionKind.objects.get(slug="hpc-production-only")
+    form = page_form(wendy.get(grant_url(site_a)))
+    assert [value for value, _, _ in form["kind"].options] == ["", str(cms_kind.pk)]
+
+    forged = {**grant_entries(cms_kind, "Deploying", 30), "kind": str(standing.pk)}
+    response = signed_in(wg_member).post(grant_url(site_a), forged)
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in field_error(response, "kind")
+    assert not SiteException.objects.exists()
 
 
 def test_a_grant_with_an_expiry_in_the_past_gets_only_the_message_that_applies(
@@ -189,7 +213,7 @@ def test_revoking_an_exception_ends_it_and_the_rule_decides_again(
     assert cms_exception.revoked_on == day(0)
     assessment = Assessment.objects.get(site=site_a, experiment__slug="cms")
     assert (assessment.scenario.slug, assessment.exception) == ("not-isolated", None)
-    assert assessment.reason.startswith("Rule 3 ")
+    assert assessment.reason.startswith("Rule 2 ")
     text = page_text(response)
     assert f"{cms_exception.kind.name} at SITE-A revoked." in text
     assert f"revoked {day(0)}" in text

@@ -30,7 +30,7 @@ def test_my_sites_lists_exactly_the_contacts_sites_with_each_experiments_scenari
     assert list(cards) == ["SITE-A", "SITE-C"]
     assert "ATLAS No network" in cards["SITE-A"]
     assert "CMS Not isolated" in cards["SITE-A"]
-    assert "LHCb Not isolated" in cards["SITE-C"]
+    assert "LHCb Unknown" in cards["SITE-C"]  # nothing reported: not “not isolated”
     assert f'href="{capabilities_url(site_a)}"' in response.content.decode()
     assert "SITE-B" not in page_text(response)
 

@@ -51,7 +51,8 @@ def test_an_export_holds_exactly_the_filtered_rows_of_every_page(
 @pytest.mark.parametrize("export_format", ["csv", "xlsx", "json"])
 def test_every_export_format_gives_the_same_values_for_a_site(client, reference, export_format):
     hpc = make_site("HPC-ONE", tier=1, country="Italy", kind="hpc", serves=("atlas",),
-                    container_runtime="apptainer", container_runtime_version="1.3.4")
+                    container_runtime="apptainer", container_runtime_version="1.3.4",
+                    outbound_network="yes")
     reported_on(hpc, datetime.datetime(2026, 3, 4, 12, tzinfo=datetime.UTC))
     atlas = Assessment.objects.get(site=hpc).scenario.name
 

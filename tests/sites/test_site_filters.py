@@ -13,7 +13,7 @@ from django.utils import timezone
 from sites.models import ExperimentSite
 
 from ..factories.exceptions import grant
-from ..factories.sites import make_site, reported_on
+from ..factories.sites import NO_CONTAINERS, make_site, reported_on
 from ..helpers import SITES, day, get_ok, listed
 
 
@@ -65,9 +65,9 @@ def test_experiment_filter_lists_the_sites_serving_it(client, reference):
 
 def test_scenario_filter_is_combined_with_the_experiment(client, reference):
     # CMS: not isolated; ATLAS: push mode.
-    make_site("CMS-BARE", serves=("cms", "atlas"), container_runtime="none")
+    make_site("CMS-BARE", serves=("cms", "atlas"), **NO_CONTAINERS)
     # LHCb: not isolated; ATLAS: push mode.
-    make_site("LHCB-BARE", serves=("lhcb", "atlas"), container_runtime="none")
+    make_site("LHCB-BARE", serves=("lhcb", "atlas"), **NO_CONTAINERS)
     # Everything isolated.
     make_site("ISOLATED", serves=("cms", "atlas", "lhcb"), container_runtime="apptainer")
 
@@ -82,8 +82,9 @@ def test_scenario_filter_is_combined_with_the_experiment(client, reference):
 
 
 def test_compliance_filter_is_combined_with_the_experiment(client, reference):
-    make_site("CMS-BARE", serves=("cms", "atlas"), container_runtime="none")
-    make_site("LHCB-PILOT", serves=("lhcb", "atlas"), container_runtime="singularity")
+    make_site("CMS-BARE", serves=("cms", "atlas"), **NO_CONTAINERS)
+    make_site("LHCB-PILOT", serves=("lhcb", "atlas"), container_runtime="singularity",
+              outbound_network="yes")
     make_site("ATLAS-OFFLINE", serves=("atlas",), outbound_network="no")
 
     assert listed(client, {"compliance": "non_compliant"}) == ["CMS-BARE"]
@@ -93,6 +94,10 @@ def test_compliance_filter_is_combined_with_the_experiment(client, reference):
     assert listed(client, {"experiment": "lhcb", "compliance": "interim"}) == ["LHCB-PILOT"]
     assert listed(client, {"experiment": "atlas", "compliance": "target"}) == ["LHCB-PILOT"]
     assert listed(client, {"experiment": "cms", "compliance": "target"}) == []
+    make_site("SILENT", serves=("cms", "atlas"))  # has reported nothing
+    assert listed(client, {"compliance": "unknown"}) == ["SILENT"]
+    assert listed(client, {"experiment": "atlas", "compliance": "unknown"}) == ["SILENT"]
+    assert listed(client, {"compliance": "non_compliant"}) == ["CMS-BARE"]
 
 
 @pytest.fixture
@@ -175,14 +180,15 @@ def report_dates(reference):
 
 
 @pytest.mark.parametrize(("query", "expected"), [
-    ({"stale": "30"}, ["NEVER", "OLD"]),
-    ({"stale": "3"}, ["MIXED", "NEVER", "OLD", "TEN-DAYS"]),
-    ({"stale": "7"}, ["NEVER", "OLD", "TEN-DAYS"]),
-    ({"stale": "1000"}, ["NEVER"]),
+    ({"stale": "30"}, ["OLD"]),
+    ({"stale": "3"}, ["MIXED", "OLD", "TEN-DAYS"]),
+    ({"stale": "7"}, ["OLD", "TEN-DAYS"]),
+    ({"stale": "1000"}, []),
     ({"stale": "30", "cap_container_runtime": "none"}, ["OLD"]),
 ])
-def test_stale_filter_lists_sites_without_a_recent_report_and_those_never_reported(
+def test_stale_filter_lists_sites_whose_last_report_is_older(
         client, report_dates, query, expected):
+    # A site that never reported is not stale: its scenario is unknown.
     assert listed(client, query) == expected
 
 

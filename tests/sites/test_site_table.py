@@ -16,7 +16,7 @@ from sites.models import Assessment, Site
 
 from ..factories.exceptions import grant
 from ..factories.sites import make_site, reported_on
-from ..helpers import SITES, day, get_ok, soup
+from ..helpers import SITES, day, get_ok, soup, text_of
 
 
 def shown(response) -> list[str]:
@@ -50,7 +50,8 @@ def test_sites_page_lists_every_site_fifty_to_a_page(client, demo):
 def test_a_sites_table_row_shows_the_sites_kind_runtime_scenarios_and_last_update(
         client, reference):
     hpc = make_site("HPC-ONE", tier=1, country="Italy", kind="hpc", serves=("atlas", "cms"),
-                    container_runtime="apptainer", container_runtime_version="1.3.4")
+                    container_runtime="apptainer", container_runtime_version="1.3.4",
+                    outbound_network="yes")
     reported_on(hpc, datetime.datetime(2026, 3, 4, 12, tzinfo=datetime.UTC))
     make_site("QUIET", serves=("lhcb",))
     scenarios = {a.experiment.slug: a.scenario for a in
@@ -64,9 +65,12 @@ def test_a_sites_table_row_shows_the_sites_kind_runtime_scenarios_and_last_updat
     assert contents[3] == ""  # ALICE: not served
     assert cells[4].find("span", string=scenarios["atlas"].short_name)
     assert cells[5].find("span", string=scenarios["cms"].short_name)
-    assert contents[6:] == ["", "apptainer", "1.3.4", "2026-03-04"]
-    quiet = [cell.decode_contents() for cell in site_row(response, "QUIET")]
-    assert quiet[-3:] == ["—", "—", "never"]
+    assert contents[6:9] == ["", "apptainer", "1.3.4"]
+    # Reported more than CAPABILITY_CONFIRM_DAYS ago: flagged stale.
+    assert text_of(cells[9]) == "2026-03-04 stale"
+    quiet = site_row(response, "QUIET")
+    assert quiet[6].find("span", string="Unknown")  # LHCb, served but nothing reported
+    assert [cell.decode_contents() for cell in quiet[-3:]] == ["—", "—", "never"]
 
 
 # --- sorting --------------------------------------------------------------------------------------
@@ -135,9 +139,9 @@ def lenient_client():
     ({"kind": "mainframe"}, "Kind"),
     ({"cap_cvmfs": "maybe"}, "CVMFS"),
     ({"updated_since": "2026-13-45"}, "Updated since"),
-    ({"stale": "abc"}, "Not updated for (days)"),
-    ({"stale": "-3"}, "Not updated for (days)"),
-    ({"stale": "1000000"}, "Not updated for (days)"),
+    ({"stale": "abc"}, "Not confirmed for (days)"),
+    ({"stale": "-3"}, "Not confirmed for (days)"),
+    ({"stale": "1000000"}, "Not confirmed for (days)"),
     ({"experiment": "cms", "scenario": "zzz"}, "Scenario"),
 ], ids=lambda value: urlencode(value, True) if isinstance(value, dict) else "")
 def test_an_unusable_filter_value_gives_a_clear_message_and_no_rows(

@@ -16,7 +16,7 @@ from ..helpers import messages_of
 def test_exception_cannot_expire_before_it_is_granted(reference, admin_client):
     site = make_site(serves=("cms",))
     cms = Experiment.objects.get(slug="cms")
-    kind = ExceptionKind.objects.get(experiment=cms)
+    kind = ExceptionKind.objects.get(slug="singularity-transition")
 
     response = admin_client.post("/admin/sites/siteexception/add/", {
         "site": site.pk, "experiment": cms.pk, "kind": kind.pk, "reason": "Deploying",
@@ -32,9 +32,9 @@ def test_exception_cannot_expire_before_it_is_granted(reference, admin_client):
 def test_temporary_exception_needs_an_expiry(reference):
     site = make_site(serves=("cms",))
     cms = Experiment.objects.get(slug="cms")
-    exception = SiteException(site=site, experiment=cms,
-                              kind=ExceptionKind.objects.get(experiment=cms), reason="x",
-                              granted_by="WG", granted_on=datetime.date(2026, 1, 1))
+    exception = SiteException(
+        site=site, experiment=cms, kind=ExceptionKind.objects.get(slug="singularity-transition"),
+        reason="x", granted_by="WG", granted_on=datetime.date(2026, 1, 1))
     with pytest.raises(ValidationError) as raised:
         exception.full_clean()
     assert "is temporary: say when it expires" in messages_of(raised.value, "expires_on")[0]
@@ -44,7 +44,7 @@ def test_exception_kind_must_belong_to_the_experiment(reference):
     site = make_site(serves=("cms", "atlas"))
     exception = SiteException(
         site=site, experiment=Experiment.objects.get(slug="atlas"),
-        kind=ExceptionKind.objects.get(experiment__slug="cms"), reason="x", granted_by="WG",
+        kind=ExceptionKind.objects.get(slug="singularity-transition"), reason="x", granted_by="WG",
         granted_on=datetime.date(2026, 1, 1), expires_on=datetime.date(2026, 6, 1),
     )
     with pytest.raises(ValidationError) as raised:

@@ -30,12 +30,15 @@ class AssessmentFilterSet(django_filters.FilterSet):
         queryset=Scenario.objects.all(), to_field_name="slug", label="Scenario",
         help_text="A scenario's slug.")
     compliance = django_filters.ChoiceFilter(
-        choices=Compliance.choices, field_name="scenario__compliance", label="Compliance",
-        help_text="The compliance class of the scenario.")
+        choices=Compliance.choices, method="by_compliance", label="Compliance",
+        help_text="The compliance class: the scenario's, or unknown where the scenario is.")
 
     class Meta:
         model = Assessment
         fields = ["site", "experiment", "scenario", "compliance"]
+
+    def by_compliance(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.of_compliance(value)
 
 
 class ExceptionFilterSet(django_filters.FilterSet):
@@ -53,6 +56,22 @@ class ExceptionFilterSet(django_filters.FilterSet):
     def by_activity(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         active = SiteException.objects.active_on(timezone.localdate()).values("pk")
         return queryset.filter(pk__in=active) if value else queryset.exclude(pk__in=active)
+
+
+class StandingExceptionFilterSet(django_filters.FilterSet):
+    """The exceptions list's filters, for the standing exceptions it lists after the grants:
+    one row per site and experiment a standing exception applies to, always active."""
+
+    site = django_filters.CharFilter(field_name="site__name")
+    experiment = experiment_filter()
+    active = django_filters.BooleanFilter(method="by_activity")
+
+    class Meta:
+        model = Assessment
+        fields = ["site", "experiment", "active"]
+
+    def by_activity(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return queryset if value else queryset.none()
 
 
 class MigrationFilterSet(django_filters.FilterSet):

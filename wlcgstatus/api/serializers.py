@@ -3,6 +3,7 @@ checked by the capability form's own rules."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
@@ -98,7 +99,7 @@ class ExceptionKindSerializer(serializers.ModelSerializer):
         model = ExceptionKind
         fields = ["slug", "name", "description", "scenario", "pilot_credentials",
                   "payload_credentials", "allows_production", "allows_user_jobs",
-                  "requires_expiry"]
+                  "requires_expiry", "max_months", "applies_to"]
 
 
 class ExperimentSerializer(serializers.ModelSerializer):
@@ -129,8 +130,10 @@ class ExceptionRefSerializer(serializers.ModelSerializer):
 class SiteAssessmentBriefSerializer(serializers.ModelSerializer):
     experiment = slug()
     scenario = slug(allow_null=True)
-    compliance = serializers.ChoiceField(choices=Compliance.choices, source="scenario.compliance",
-                                         read_only=True, allow_null=True)
+    compliance = serializers.ChoiceField(
+        choices=Compliance.choices, read_only=True,
+        help_text="The scenario's compliance class; unknown where the scenario is (the site has "
+                  "not reported what the policy tests, or no rule applies).")
 
     class Meta:
         model = Assessment
@@ -140,18 +143,26 @@ class SiteAssessmentBriefSerializer(serializers.ModelSerializer):
 class SiteAssessmentSerializer(SiteAssessmentBriefSerializer):
     """The policy engine's stored result for one experiment the site serves."""
 
+    stale = serializers.BooleanField(
+        read_only=True, help_text=f"It rests on capabilities no one has confirmed for "
+                                  f"{settings.CAPABILITY_CONFIRM_DAYS} days: the class is kept, "
+                                  "flagged.")
+
     rule = serializers.IntegerField(source="rule.position", read_only=True, allow_null=True,
                                     help_text="The position of the rule that decided.")
     exception = ExceptionRefSerializer(read_only=True, allow_null=True,
                                        help_text="The active exception that overrides the rule.")
+    standing_exception = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True,
+        help_text="The standing exception (a kind's slug) that overrides the rule.")
     lapsed_exception = ExceptionRefSerializer(
         read_only=True, allow_null=True, help_text="An expired exception that no longer applies.")
 
     class Meta:
         model = Assessment
-        fields = ["experiment", "scenario", "compliance", "pilot_credentials",
+        fields = ["experiment", "scenario", "compliance", "stale", "pilot_credentials",
                   "payload_credentials", "allows_production", "allows_user_jobs", "reason",
-                  "rule", "exception", "lapsed_exception", "computed_at"]
+                  "rule", "exception", "standing_exception", "lapsed_exception", "computed_at"]
 
 
 class AssessmentSerializer(SiteAssessmentSerializer):
@@ -225,14 +236,33 @@ class ExceptionSerializer(serializers.ModelSerializer):
                                     help_text="Where the exception stands today.")
     active = serializers.SerializerMethodField(
         help_text="Granted, not expired and not revoked today (state is “active”).")
+    standing = serializers.SerializerMethodField(
+        help_text="A standing exception: it applies by itself to every site of a kind (e.g. "
+                  "HPC), with no grant (id, granted_by and the dates are null) and no expiry.")
 
     class Meta:
         model = SiteException
         fields = ["id", "site", "experiment", "kind", "kind_name", "scenario", "reason",
-                  "granted_by", "granted_on", "expires_on", "revoked_on", "state", "active"]
+                  "granted_by", "granted_on", "expires_on", "revoked_on", "state", "active",
+                  "standing"]
 
     def get_active(self, exception: SiteException) -> bool:
         return exception.state == ExceptionState.ACTIVE
+
+    def get_standing(self, exception: SiteException) -> bool:
+        return False
+
+    def to_representation(self, instance):
+        if isinstance(instance, Assessment):  # a site a standing exception applies to
+            kind = instance.standing_kind
+            return {
+                "id": None, "site": instance.site.name, "experiment": instance.experiment.slug,
+                "kind": kind.slug, "kind_name": kind.name, "scenario": kind.scenario.slug,
+                "reason": kind.description, "granted_by": None, "granted_on": None,
+                "expires_on": None, "revoked_on": None, "state": ExceptionState.ACTIVE.value,
+                "active": True, "standing": True,
+            }
+        return super().to_representation(instance)
 
 
 # --- migrations and the summary, made from wlcgstatus.summary's figures ---------------------
@@ -240,11 +270,22 @@ class ExceptionSerializer(serializers.ModelSerializer):
 class StepProgressSerializer(serializers.Serializer):
     position = serializers.IntegerField(source="step.position")
     name = serializers.CharField(source="step.name")
-    target_date = serializers.DateField(source="step.target_date", allow_null=True)
+    target_date = serializers.DateField(
+        source="step.due_on", allow_null=True,
+        help_text="The target day: the step's own, or the end of its LHC period.")
+    target_period = serializers.CharField(
+        source="step.target_period.name", allow_null=True, default=None,
+        help_text="The LHC period the target names (e.g. LS2), if it names one.")
+    derived = serializers.SerializerMethodField(
+        help_text="Done where a site is assessed in one of the step's scenarios (true), or "
+                  "recorded by hand by the WG (false).")
     sites_done = serializers.IntegerField(source="done",
                                           help_text="Sites that have completed this step.")
     share = serializers.FloatField(help_text="Percent of the sites taking part.")
     overdue = serializers.BooleanField(help_text="Past its target date and not done by all.")
+
+    def get_derived(self, progress) -> bool:
+        return bool(progress.step.done_in.all())
 
 
 class MigrationSerializer(serializers.Serializer):
@@ -277,6 +318,8 @@ class SummarySerializer(serializers.Serializer):
     sites = serializers.SerializerMethodField(help_text="These sites, from the sites list.")
     scenarios = FigureSerializer(many=True, help_text="Sites per scenario, where there are any.")
     compliance = FigureSerializer(many=True, help_text="Sites per compliance class.")
+    stale = FigureSerializer(help_text=f"Sites whose capabilities no one has confirmed for "
+                                       f"{settings.CAPABILITY_CONFIRM_DAYS} days.")
     exceptions = FigureSerializer(
         many=True, help_text=f"Sites with an active exception, one expiring within "
                              f"{EXPIRY_WARNING_DAYS} days, or one that expired while still "

@@ -4,9 +4,10 @@ number of queries that does not grow with the number of rows."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from queryset_sequence import QuerySetSequence
 from rest_framework import generics, mixins, viewsets
 from rest_framework.response import Response
 
@@ -26,7 +27,12 @@ from wlcgstatus.summary import migration_progress, summarise
 
 from . import serializers
 from .authentication import HoldsTokenOfThisSite, SiteTokenAuthentication
-from .filters import AssessmentFilterSet, ExceptionFilterSet, MigrationFilterSet
+from .filters import (
+    AssessmentFilterSet,
+    ExceptionFilterSet,
+    MigrationFilterSet,
+    StandingExceptionFilterSet,
+)
 from .schema import DETAIL, REPORT_ERRORS
 
 EXPERIMENT_ORDER = ("experiment__position", "experiment__name")
@@ -37,7 +43,9 @@ def site_assessments(detailed: bool) -> Prefetch:
     queryset = Assessment.objects.select_related("experiment", "scenario").order_by(
         *EXPERIMENT_ORDER)
     if detailed:
-        queryset = queryset.select_related("rule", "exception__kind", "lapsed_exception__kind")
+        queryset = (queryset.select_related("rule", "exception__kind", "lapsed_exception__kind",
+                                           "standing_exception")
+                    .with_confirmation())
     return Prefetch("assessments", queryset)
 
 
@@ -113,8 +121,9 @@ class AssessmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.AssessmentSerializer
     filterset_class = AssessmentFilterSet
     queryset = (Assessment.objects.select_related("site", "experiment", "scenario", "rule",
-                                                  "exception__kind", "lapsed_exception__kind")
-                .order_by("site__name", *EXPERIMENT_ORDER))
+                                                  "exception__kind", "lapsed_exception__kind",
+                                                  "standing_exception")
+                .with_confirmation().order_by("site__name", *EXPERIMENT_ORDER))
 
 
 @extend_schema_view(list=extend_schema(summary="Exceptions granted to sites"))
@@ -128,6 +137,28 @@ class ExceptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 .select_related("site", "experiment", "kind__scenario")
                 .with_state(timezone.localdate())
                 .order_by("site__name", *EXPERIMENT_ORDER, "-granted_on", "-id"))
+
+    def list(self, request, *args, **kwargs):
+        """The grants, then one row per site a standing exception applies to: two querysets
+        paginated as one list, so that a page reads only its own rows."""
+        grants = self.filter_queryset(self.get_queryset())
+        kind = ExceptionKind.objects.standing().filter(experiment=OuterRef("experiment"),
+                                                      applies_to=OuterRef("site__kind"))
+        standing = StandingExceptionFilterSet(
+            request.query_params, request=request,
+            queryset=Assessment.objects.filter(site__retired_on=None).under_standing_exception()
+            .annotate(standing_kind_id=Subquery(kind.values("id")[:1]))
+            .select_related("site", "experiment"),
+        ).qs
+        # “#”: the grants first, then the standing exceptions; each by site and experiment.
+        page = self.paginate_queryset(QuerySetSequence(grants, standing).order_by(
+            "#", "site__name", *EXPERIMENT_ORDER, "-pk"))
+        kinds = ExceptionKind.objects.select_related("scenario").in_bulk(
+            {row.standing_kind_id for row in page if isinstance(row, Assessment)})
+        for row in page:
+            if isinstance(row, Assessment):
+                row.standing_kind = kinds[row.standing_kind_id]
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 @extend_schema_view(list=extend_schema(summary="Migrations, with each step's progress"))
@@ -204,8 +235,9 @@ class CapabilityReportView(generics.GenericAPIView):
                             .order_by("capability__position", "capability__name"),
             "assessments": Assessment.objects.filter(site=site)
                            .select_related("experiment", "scenario", "rule", "exception__kind",
-                                           "lapsed_exception__kind")
-                           .order_by(*EXPERIMENT_ORDER),
+                                           "lapsed_exception__kind",
+                                           "standing_exception")
+                           .with_confirmation().order_by(*EXPERIMENT_ORDER),
         }
         return Response(serializers.CapabilityReportResultSerializer(
             result, context=self.get_serializer_context()).data)

@@ -98,7 +98,7 @@ def demo_objects(sites: list[dict], names: list[dict]) -> list[dict]:
         vos = vos_of.get(name, set())
         if "cms" in vos and kind != "hpc" and runtime == "none":
             objects += invent_exception(rng, name)
-        objects += invent_migrations(rng, name, vos, runtime, capabilities)
+        objects += invent_migrations(rng, name, vos)
     objects += [
         {"model": "sites.experimentsite", "fields": {
             "site": [row["site"]], "experiment": [row["vo"]], "name": row["vo_site_name"],
@@ -127,8 +127,7 @@ def invent_exception(rng: random.Random, site: str) -> list[dict]:
     }}]
 
 
-def invent_migrations(rng: random.Random, site: str, vos: set[str], runtime: str,
-                      capabilities: dict) -> list[dict]:
+def invent_migrations(rng: random.Random, site: str, vos: set[str]) -> list[dict]:
     objects = []
 
     def state(experiment: str, migration: str, step: int | None, on: datetime.date) -> None:
@@ -138,14 +137,9 @@ def invent_migrations(rng: random.Random, site: str, vos: set[str], runtime: str
             "updated_on": on.isoformat(),
         }})
 
+    # Only ALICE's migration is recorded by hand; CMS's and LHCb's follow the assessments.
     if "alice" in vos:
         step = rng.choices([2, 1, None], [80, 12, 8])[0]
         state("alice", "alien-to-jalien", step,
               datetime.date(2021, 3, 1) + datetime.timedelta(days=rng.randint(0, 700)))
-    reported_on = capabilities["container_runtime"][1]
-    containers = 1 if runtime != "none" else None
-    if "cms" in vos:
-        state("cms", "singularity-rollout", containers, reported_on)
-    if "lhcb" in vos:
-        state("lhcb", "container-isolation", containers, reported_on)
     return objects

@@ -27,7 +27,7 @@ def add_sites(count: int, start: int) -> None:
     migration states, made in bulk and then assessed."""
     experiments = {e.slug: e for e in Experiment.objects.all()}
     definitions = {d.key: d for d in CapabilityDefinition.objects.all()}
-    kind = ExceptionKind.objects.get(experiment__slug="cms")
+    kind = ExceptionKind.objects.get(slug="singularity-transition")
     migration = Migration.objects.get(slug="alien-to-jalien")
     federation, _ = Federation.objects.get_or_create(name="FED")
     today = timezone.localdate()

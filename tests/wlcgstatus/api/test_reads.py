@@ -111,7 +111,8 @@ def test_experiments_show_their_rules_and_conditions(client, reference):
         assert shown["scenario"] == rule.scenario.slug
         assert [(c["capability"], c["operator"], c["value"]) for c in shown["conditions"]] == [
             (c.capability.key, c.operator, c.value) for c in rule.conditions.order_by("id")]
-    assert [k["slug"] for k in cms["exception_kinds"]] == ["singularity-transition"]
+    assert [(k["slug"], k["applies_to"], k["max_months"]) for k in cms["exception_kinds"]] == [
+        ("hpc-production-only", "hpc", None), ("singularity-transition", "", 9)]
     listed = get_json(client, "/api/experiments/")
     assert [e["slug"] for e in listed["results"]] == list(
         Experiment.objects.values_list("slug", flat=True))
@@ -135,6 +136,7 @@ def test_assessments_filter_by_site_experiment_scenario_and_compliance(client, a
         ({"experiment": "cms"}, Assessment.objects.filter(experiment__slug="cms")),
         ({"scenario": "not-isolated"}, Assessment.objects.filter(scenario__slug="not-isolated")),
         ({"compliance": "target"}, Assessment.objects.filter(scenario__compliance="target")),
+        ({"compliance": "unknown"}, Assessment.objects.filter(scenario=None)),
         ({"site": "SITE-B", "experiment": "cms"},
          Assessment.objects.filter(site__name="SITE-B", experiment__slug="cms")),
     ]:
@@ -155,21 +157,27 @@ def test_exceptions_filter_by_site_experiment_and_activity(client, api_data):
                                         {"site": "SITE-B"})["results"]] == ["SITE-B"]
     assert get_json(client, "/api/exceptions/", {"experiment": "alice"})["results"] == []
     assert every[0]["scenario"] == ExceptionKind.objects.get(
-        experiment__slug="cms").scenario.slug
+        slug="singularity-transition").scenario.slug
 
 
 def test_migrations_show_each_steps_progress(client, api_data):
     listed = get_json(client, "/api/migrations/")["results"]
     assert len(listed) == Migration.objects.count()
-    for migration in listed:
-        assert migration["sites"] == 2
-        first, *rest = migration["steps"]
-        assert (first["position"], first["sites_done"], first["share"]) == (1, 1, 50.0)
-        assert all(step["sites_done"] == 0 for step in rest)
+    # Every site serving the experiment takes part: ALICE's SITE-D, recorded by hand at its
+    # first step; CMS's SITE-A, SITE-B (isolated: done) and SITE-E; LHCb's SITE-C (whole pilot
+    # in a container: first step done) and SITE-E.
+    assert {m["slug"]: (m["sites"], [(s["sites_done"], s["derived"]) for s in m["steps"]])
+            for m in listed} == {
+        "alien-to-jalien": (1, [(1, False), (0, False)]),
+        "singularity-rollout": (3, [(1, True)]),
+        "container-isolation": (2, [(1, True), (0, True)]),
+    }
     alice = get_json(client, "/api/migrations/", {"experiment": "alice"})["results"]
     assert [m["slug"] for m in alice] == ["alien-to-jalien"]
-    assert alice[0]["steps"][0]["target_date"] == "2021-12-31"
-    assert alice[0]["steps"][0]["overdue"] is True
+    first, second = alice[0]["steps"]
+    assert (first["target_period"], first["target_date"], first["share"]) == (
+        "LS2", "2022-07-04", 100.0)
+    assert (first["overdue"], second["overdue"]) == (False, True)
 
 
 def test_summary_gives_the_overview_figures_and_links_to_their_sites(client, demo):

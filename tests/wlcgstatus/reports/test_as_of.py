@@ -7,7 +7,7 @@ from sites.updates import record_capabilities
 from wlcgstatus.reports import render
 from wlcgstatus.reports.compose import compose
 
-from ...factories.sites import make_site
+from ...factories.sites import NO_CONTAINERS, make_site
 from ...helpers import on, section, story_day, subsection, table_rows
 
 
@@ -38,7 +38,7 @@ def test_a_report_as_of_a_past_day_counts_each_site_in_its_scenario_of_that_day(
 
 def test_a_past_report_counts_the_workloads_allowed_on_that_day(reference):
     with on(story_day(1)):
-        site = make_site("CH-ALICE", serves=("alice",), container_runtime="none")
+        site = make_site("CH-ALICE", serves=("alice",), **NO_CONTAINERS)
     with on(story_day(10)):
         record_capabilities(site, {"container_runtime": "singularity"})
     with on(story_day(13)):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.models import Migration
-from sites.models import SiteMigration
 from sites.recompute import recompute
 from sites.updates import record_capabilities
 from wlcgstatus.reports import render
@@ -30,17 +28,12 @@ def a_month_of_changes(reference):
         renewed = grant(sites["CH-RENEWED"], story_day(1), story_day(40))
         grant(sites["CH-EXPIRED"], story_day(1), story_day(15))
         revoked = grant(sites["CH-REVOKED"], story_day(1), story_day(60))
-        rollout = Migration.objects.get(slug="singularity-rollout")
-        migrated = SiteMigration.objects.create(site=sites["CH-MIGRATED"], migration=rollout)
-    step = rollout.steps.get(position=1)
 
     with on(story_day(5)):  # before the period
         record_capabilities(sites["CH-BEFORE"], {"container_runtime": "singularity"})
-        SiteMigration.objects.create(site=sites["CH-BEFORE"], migration=rollout,
-                                     completed_step=step)
         renew(renewed, story_day(50), "First renewal, before the meeting")
 
-    with on(story_day(12)):
+    with on(story_day(12)):  # which also completes CMS's Singularity step
         record_capabilities(sites["CH-CAPABILITY"], {"container_runtime": "singularity"})
     with on(story_day(13)):
         grant(sites["CH-GRANTED"], story_day(13), story_day(100))
@@ -53,15 +46,10 @@ def a_month_of_changes(reference):
     with on(story_day(17)):
         revoked.revoked_on = story_day(17)
         revoked.save()
-    with on(story_day(18)):
-        migrated.completed_step = step
-        migrated.updated_on = story_day(18)
-        migrated.save()
 
     with on(story_day(25)):  # after the period
         grant(sites["CH-AFTER"], story_day(25), story_day(90))
-        SiteMigration.objects.create(site=sites["CH-AFTER"], migration=rollout,
-                                     completed_step=step)
+        record_capabilities(sites["CH-AFTER"], {"container_runtime": "apptainer"})
         renew(renewed, story_day(120), "Renewed again, after the meeting")
     return sites
 
@@ -85,9 +73,10 @@ def test_changes_since_list_exactly_the_edits_made_in_the_period(a_month_of_chan
         ("CH-REVOKED", "revoked", story_day(17), story_day(60)),
     ]
     assert changes["cms"].exceptions[1].reason == "Singularity deployment delayed"
+    # The step follows the assessment: done the day the site reported Singularity.
     assert [(s.site, s.migration, s.step, s.day) for s in changes["cms"].steps] == [
-        ("CH-MIGRATED", "Singularity at every CMS site", "Singularity provided to the pilots",
-         story_day(18)),
+        ("CH-CAPABILITY", "Singularity at every CMS site", "Singularity provided to the pilots",
+         story_day(12)),
     ]
     for slug in ("alice", "atlas", "lhcb"):
         assert not changes[slug]
@@ -103,8 +92,8 @@ def test_changes_since_list_exactly_the_edits_made_in_the_period(a_month_of_chan
         f"- CH-RENEWED: exception “{kind}” renewed on 2026-03-14, until 2026-05-19",
         f"- CH-EXPIRED: exception “{kind}” expired on 2026-03-15",
         f"- CH-REVOKED: exception “{kind}” revoked on 2026-03-17",
-        "- CH-MIGRATED: Singularity at every CMS site, Singularity provided to the pilots "
-        "(2026-03-18)",
+        "- CH-CAPABILITY: Singularity at every CMS site, Singularity provided to the pilots "
+        "(2026-03-12)",
     ]
     assert "### Changes since 10 March 2026" in markdown
     assert "CH-BEFORE" not in cms_changes and "CH-AFTER" not in cms_changes

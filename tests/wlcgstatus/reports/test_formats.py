@@ -29,7 +29,7 @@ def test_the_csv_report_has_one_row_per_site_with_each_experiments_scenario(demo
     assert sorted(row["Site"] for row in rows) == sorted(Site.objects.values_list("name",
                                                                                  flat=True))
     experiments = list(Experiment.objects.all())
-    scenarios = {(a.site.name, a.experiment.name): a.scenario.name if a.scenario else ""
+    scenarios = {(a.site.name, a.experiment.name): a.scenario.name if a.scenario else "Unknown"
                  for a in Assessment.objects.select_related("site", "experiment", "scenario")}
     for row in rows:
         for experiment in experiments:

@@ -1,0 +1,70 @@
+"""Migration progress derived from the assessments. A step that names the scenarios it is done
+in is done at a site assessed in one of them; a site has completed the last step of the
+unbroken run of done steps from the first. Migrations whose steps no report can show are
+recorded by hand instead (`sites.views.record_progress`) and left alone here."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+
+from django.db.models import Max
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from experiments.models import Migration, MigrationStep
+
+from .history import BASELINE
+from .models import Assessment, AssessmentChange, SiteMigration
+
+
+def derived_migrations() -> list[Migration]:
+    return [migration for migration in Migration.objects.prefetch_related("steps__done_in")
+            if migration.derived]
+
+
+def completed_step(steps: list[MigrationStep], scenario_id: int | None) -> MigrationStep | None:
+    completed = None
+    for step in steps:
+        if scenario_id not in {scenario.id for scenario in step.done_in.all()}:
+            break
+        completed = step
+    return completed
+
+
+def derive_progress(site_ids: list[int], migrations: list[Migration],
+                    today: datetime.date) -> None:
+    """Bring the sites' progress in the derived migrations in line with their stored
+    assessments: every site serving the experiment takes part. A step reached anew is dated
+    from when the site's scenario last changed (the history), or today."""
+    if not migrations:
+        return
+    scenarios: dict[int, dict[int, int | None]] = defaultdict(dict)  # experiment → site → …
+    for site_id, experiment_id, scenario_id in (
+            Assessment.objects.filter(site_id__in=site_ids)
+            .values_list("site_id", "experiment_id", "scenario_id")):
+        scenarios[experiment_id][site_id] = scenario_id
+    since = {(row["site_id"], row["experiment_id"]): row["last"].date() for row in
+             AssessmentChange.objects.filter(site_id__in=site_ids).order_by()
+             .values("site_id", "experiment_id").annotate(last=Max("changed_at"))}
+    stored = {(state.site_id, state.migration_id): state for state in
+              SiteMigration.objects.filter(site_id__in=site_ids, migration__in=migrations)}
+    created, updated = [], []
+    for migration in migrations:
+        steps = list(migration.steps.all())
+        for site_id, scenario_id in scenarios[migration.experiment_id].items():
+            step = completed_step(steps, scenario_id)
+            state = stored.pop((site_id, migration.id), None)
+            if state is None:
+                day = since.get((site_id, migration.experiment_id), today) if step else today
+                created.append(SiteMigration(site_id=site_id, migration=migration,
+                                             completed_step=step, updated_on=day))
+            elif state.completed_step_id != (step.id if step else None) or state.recorded_by_id:
+                state.completed_step, state.updated_on, state.recorded_by = step, today, None
+                updated.append(state)
+    # Sites that no longer serve the experiment take no part any more.
+    SiteMigration.objects.filter(pk__in=[state.pk for state in stored.values()]).delete()
+    # A site's first derived state is where its history starts, not a change to show.
+    bulk_create_with_history(created, SiteMigration, batch_size=2000,
+                             default_change_reason=BASELINE)
+    bulk_update_with_history(updated, SiteMigration,
+                             ["completed_step", "updated_on", "recorded_by"], batch_size=2000)
