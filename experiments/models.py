@@ -18,6 +18,7 @@ from .capabilities import (
     CapabilityKind,
     Operator,
     check_condition,
+    condition_holds,
     parse_value,
     split_list,
 )
@@ -372,16 +373,16 @@ class Migration(NaturalKeyModel):
 
     @property
     def derived(self) -> bool:
-        """Whether each site's progress follows its assessments: every step says in which
-        scenarios it is done. Otherwise WG members record it by hand."""
+        """Whether each site's progress follows its reports and assessments: every step says
+        when it is done. Otherwise WG members record it by hand."""
         steps = list(self.steps.all())
-        return bool(steps) and all(step.done_in.all() for step in steps)
+        return bool(steps) and all(step.derived for step in steps)
 
 
 class MigrationStep(NaturalKeyModel):
-    """A step of a migration. It is done at a site either where the site is assessed in one
-    of `done_in` (derived with every recomputation), or, with no such scenarios, where a WG
-    member recorded it by hand (e.g. “AliEn retired”, which no report can show)."""
+    """A step of a migration. It is done at a site where the site reports what its condition
+    asks, or is assessed in one of `done_in` (derived with every recomputation); with neither,
+    where a WG member recorded it by hand (e.g. “AliEn retired”, which no report can show)."""
 
     migration = models.ForeignKey(Migration, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveSmallIntegerField()
@@ -392,8 +393,16 @@ class MigrationStep(NaturalKeyModel):
         help_text="A target named by LHC period (due by its end), instead of a day.")
     done_in = models.ManyToManyField(
         Scenario, blank=True, related_name="+",
-        help_text="Done at a site assessed in one of these scenarios (derived). None: "
-                  "recorded by hand.")
+        help_text="Done at a site assessed in one of these scenarios (derived).")
+    capability = models.ForeignKey(
+        CapabilityDefinition, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", help_text="Done at a site whose reported value of this capability "
+                                    "meets the condition (derived). With no scenarios either: "
+                                    "recorded by hand.")
+    operator = models.CharField(max_length=10, choices=list(OPERATOR_LABELS.items()),
+                                blank=True)
+    value = models.CharField(max_length=200, blank=True,
+                             help_text="For “is one of”, separate the values with commas.")
 
     history = HistoricalRecords()
     natural_key_fields = ("migration__experiment__slug", "migration__slug", "position")
@@ -410,6 +419,38 @@ class MigrationStep(NaturalKeyModel):
     def clean(self) -> None:
         if self.target_date and self.target_period_id:
             raise ValidationError({"target_period": "Give a target day or a period, not both."})
+        if self.capability_id:
+            try:
+                check_condition(self.capability.kind, self.operator, self.value,
+                                self.capability.choices)
+            except ValueError as error:
+                raise ValidationError({"value": str(error)}) from None
+
+    @property
+    def derived(self) -> bool:
+        return bool(self.capability_id or self.done_in.all())
+
+    def reached(self, reported: dict[str, str], scenario_id: int | None) -> bool:
+        """Whether a site with these reported values, assessed in this scenario, has done
+        this (derived) step."""
+        if self.capability_id and condition_holds(
+                self.capability.kind, self.operator, self.value,
+                reported.get(self.capability.key), self.capability.choices):
+            return True
+        return scenario_id in {scenario.id for scenario in self.done_in.all()}
+
+    def describe(self) -> str:
+        """How it is done, for the migration page."""
+        ways = []
+        if self.capability_id:
+            shown = (" or ".join(split_list(self.value)) if self.operator == Operator.ONE_OF
+                     else self.value)
+            ways.append(f"reports {self.capability.name} "
+                        f"{OPERATOR_LABELS[Operator(self.operator)]} {shown}")
+        if self.done_in.all():
+            ways.append("is assessed " + " or ".join(s.short_name for s in self.done_in.all()))
+        return ("done where a site " + ", or ".join(ways) + " (derived)" if ways
+                else "recorded by hand by the WG")
 
     @property
     def due_on(self) -> datetime.date | None:

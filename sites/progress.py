@@ -1,7 +1,8 @@
-"""Migration progress derived from the assessments. A step that names the scenarios it is done
-in is done at a site assessed in one of them; a site has completed the last step of the
-unbroken run of done steps from the first. Migrations whose steps no report can show are
-recorded by hand instead (`sites.views.record_progress`) and left alone here."""
+"""Migration progress derived from what sites report and how they are assessed. A step is done
+at a site that reports what its condition asks or is assessed in one of its scenarios; a
+site has completed the last step of the unbroken run of done steps from the first.
+Migrations whose steps no report can show are recorded by hand instead
+(`sites.views.record_progress`) and left alone here."""
 
 from __future__ import annotations
 
@@ -18,24 +19,27 @@ from .models import Assessment, AssessmentChange, SiteMigration
 
 
 def derived_migrations() -> list[Migration]:
-    return [migration for migration in Migration.objects.prefetch_related("steps__done_in")
+    return [migration for migration in
+            Migration.objects.prefetch_related("steps__done_in", "steps__capability")
             if migration.derived]
 
 
-def completed_step(steps: list[MigrationStep], scenario_id: int | None) -> MigrationStep | None:
+def completed_step(steps: list[MigrationStep], reported: dict[str, str],
+                   scenario_id: int | None) -> MigrationStep | None:
     completed = None
     for step in steps:
-        if scenario_id not in {scenario.id for scenario in step.done_in.all()}:
+        if not step.reached(reported, scenario_id):
             break
         completed = step
     return completed
 
 
 def derive_progress(site_ids: list[int], migrations: list[Migration],
-                    today: datetime.date) -> None:
-    """Bring the sites' progress in the derived migrations in line with their stored
-    assessments: every site serving the experiment takes part. A step reached anew is dated
-    from when the site's scenario last changed (the history), or today."""
+                    reported: dict[int, dict[str, str]], today: datetime.date) -> None:
+    """Bring the sites' progress in the derived migrations in line with what they reported
+    (site id → capability key → value) and their stored assessments: every site serving the
+    experiment takes part. A step reached anew is dated from when the site's scenario last
+    changed (the history), or today."""
     if not migrations:
         return
     scenarios: dict[int, dict[int, int | None]] = defaultdict(dict)  # experiment → site → …
@@ -52,7 +56,7 @@ def derive_progress(site_ids: list[int], migrations: list[Migration],
     for migration in migrations:
         steps = list(migration.steps.all())
         for site_id, scenario_id in scenarios[migration.experiment_id].items():
-            step = completed_step(steps, scenario_id)
+            step = completed_step(steps, reported[site_id], scenario_id)
             state = stored.pop((site_id, migration.id), None)
             if state is None:
                 day = since.get((site_id, migration.experiment_id), today) if step else today

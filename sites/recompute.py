@@ -15,7 +15,14 @@ from django.db.models import Exists, OuterRef
 from django.dispatch import Signal
 from django.utils import timezone
 
-from experiments.models import Compliance, ExceptionKind, Experiment, PolicyRule, SiteKind
+from experiments.models import (
+    Compliance,
+    ExceptionKind,
+    Experiment,
+    Migration,
+    PolicyRule,
+    SiteKind,
+)
 
 from .assessment import Condition, Grant, Outcome, Result, Rule, assess
 from .models import (
@@ -60,8 +67,8 @@ def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | N
     with transaction.atomic():
         for start in range(0, len(site_ids), CHUNK_SIZE):
             chunk = site_ids[start:start + CHUNK_SIZE]
-            stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, standing, today)
-            derive_progress(chunk, migrations, today)
+            stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, standing,
+                                       migrations, today)
     assessments_recomputed.send(sender=Assessment)
     return stored
 
@@ -196,7 +203,8 @@ def preview(site: Site, reported: dict[str, str], today: datetime.date | None = 
 
 def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
                      rules: dict[int, list[Rule]], outcomes: dict[int, Outcome],
-                     standing: dict[tuple[int, str], list[Grant]], today: datetime.date) -> int:
+                     standing: dict[tuple[int, str], list[Grant]], migrations: list[Migration],
+                     today: datetime.date) -> int:
     serving = ExperimentSite.objects.serving()
     served = set(serving.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
                  .values_list("site_id", "experiment_id"))
@@ -247,4 +255,5 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
                 gone.values_list("site_id", "experiment_id", "scenario_id")]
     gone.delete()
     AssessmentChange.objects.bulk_create(changes, batch_size=2000)
+    derive_progress(site_ids, migrations, reported, today)
     return len(assessments)

@@ -89,7 +89,7 @@ def _experiment_figures(experiment: Experiment, today) -> tuple:
 def migration_detail(request, experiment: str, slug: str):
     migration = get_object_or_404(
         Migration.objects.select_related("experiment")
-        .prefetch_related("steps__target_period", "steps__done_in"),
+        .prefetch_related("steps__target_period", "steps__done_in", "steps__capability"),
         experiment__slug=experiment, slug=slug)
     today = timezone.localdate()
     series = migration_series(migration, today)

@@ -152,7 +152,7 @@ def test_seed_statement_holds_through_the_engine(reference, statement: Statement
      "alien-to-jalien", [("JAliEn services deployed at the site", "LS2", []),
                          ("All jobs run by JAliEn Job Agents, AliEn retired", "LS2", [])]),
     ("CMS requires all of its sites to provide Singularity", "cms", "singularity-rollout",
-     [("Singularity provided to the pilots", "", ["containers-isolate-payloads"])]),
+     [("Singularity provided to the pilots", "", [])]),
     ("LHCb first isolates the whole pilot with Singularity, then on the long term adds a "
      "second layer of container isolation for user payloads", "lhcb", "container-isolation",
      [("Whole pilot isolated with Singularity", "",

@@ -55,8 +55,8 @@ def test_a_site_assessed_isolated_has_done_the_singularity_step(client, referenc
         "Singularity provided to the pilots", story_day(1))
     page = page_text(get_ok(client, SINGULARITY))
     assert "Singularity provided to the pilots 1 / 2" in page
-    assert ("Singularity provided to the pilots: done where a site is assessed Isolated in "
-            "containers (derived).") in page
+    assert ("Singularity provided to the pilots: done where a site reports Container runtime "
+            "is one of singularity or apptainer (derived).") in page
 
 
 def test_progress_follows_a_changed_report_dated_when_it_changed(reference):
@@ -120,3 +120,13 @@ def test_a_target_names_its_lhc_period(client, reference):
     page = page_text(get_ok(client, JALIEN))
     assert "target LS2 (to 4 Jul 2022) (overdue)" in page
     assert "JAliEn services deployed at the site: recorded by hand by the WG; target LS2" in page
+
+
+def test_a_step_defined_by_a_report_follows_the_report_whatever_the_scenario(reference):
+    # An HPC site is production only for CMS (a standing exception), yet it does provide
+    # Singularity: the rollout step asks what the site reports, not its scenario.
+    hpc = make_site("HPC-SING", kind="hpc", serves=("cms", "lhcb"),
+                    container_runtime="singularity")
+    assert progress_of(hpc, "singularity-rollout")[0] == "Singularity provided to the pilots"
+    # LHCb's steps ask for scenarios: the whole pilot in a container, not yet the payloads.
+    assert progress_of(hpc, "container-isolation")[0] == "Whole pilot isolated with Singularity"

@@ -41,6 +41,9 @@ def test_overview_shows_each_experiment_with_its_compliance_shares(client, demo)
             n = assessments.of_compliance(compliance).count()
             share = re.search(rf"<strong>(\d+)%</strong><span>{compliance.label}</span>"
                               rf"<small>{n} sites?</small>", section)
+            if compliance == Compliance.UNKNOWN and not n:
+                assert f"<span>{compliance.label}</span>" not in section  # only where there are
+                continue
             assert share, (experiment.slug, compliance)
             # Whole percents, each within a point of the exact share.
             assert abs(int(share.group(1)) - 100 * n / total) < 1, (experiment.slug, compliance)
@@ -53,9 +56,14 @@ def test_every_overview_figure_opens_the_sites_table_listing_that_many_sites(cli
     figures = []
     for summary in summarise(timezone.localdate()):
         figures.append((summary.url, summary.total))
-        figures += [(f.url, f.count)
-                    for f in [*summary.scenarios, *summary.compliance, *summary.exceptions]]
+        # Shown only where they count something: Unknown, stale sites, standing exceptions.
+        shown = [*summary.scenarios,
+                 *(f for f in summary.compliance if f.key != "unknown" or f.count),
+                 *(f for f in summary.exceptions if f.key != "standing" or summary.standing),
+                 *([summary.stale] if summary.stale.count else [])]
+        figures += [(f.url, f.count) for f in shown]
     assert any(count for url, count in figures if "exception=" in url)  # not all zero
+    assert any(count for url, count in figures if "stale=" in url)
 
     for url, count in figures:
         assert f'href="{escape(url)}"' in content, url

@@ -276,16 +276,14 @@ class StepProgressSerializer(serializers.Serializer):
     target_period = serializers.CharField(
         source="step.target_period.name", allow_null=True, default=None,
         help_text="The LHC period the target names (e.g. LS2), if it names one.")
-    derived = serializers.SerializerMethodField(
-        help_text="Done where a site is assessed in one of the step's scenarios (true), or "
-                  "recorded by hand by the WG (false).")
+    derived = serializers.BooleanField(
+        source="step.derived", help_text="Done where a site reports what the step's condition "
+                                         "asks or is assessed in one of its scenarios (true), "
+                                         "or recorded by hand by the WG (false).")
     sites_done = serializers.IntegerField(source="done",
                                           help_text="Sites that have completed this step.")
     share = serializers.FloatField(help_text="Percent of the sites taking part.")
     overdue = serializers.BooleanField(help_text="Past its target date and not done by all.")
-
-    def get_derived(self, progress) -> bool:
-        return bool(progress.step.done_in.all())
 
 
 class MigrationSerializer(serializers.Serializer):
