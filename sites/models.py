@@ -87,7 +87,8 @@ class Site(NaturalKeyModel):
                   "its data.",
     )
 
-    history = HistoricalRecords()
+    # Federations are in the history too: changing them records the site anew.
+    history = HistoricalRecords(m2m_fields=[federations])
     objects = NaturalKeyManager.from_queryset(SiteQuerySet)()
     natural_key_fields = ("name",)
 

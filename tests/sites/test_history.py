@@ -5,7 +5,7 @@ nothing."""
 from __future__ import annotations
 
 from experiments.models import MigrationStep, Scenario
-from sites.models import CapabilityValue, Site, SiteException
+from sites.models import CapabilityValue, Federation, Site, SiteException
 
 from ..helpers import (
     browser,
@@ -149,3 +149,19 @@ def test_changes_to_the_wg_reference_data_are_in_the_history_with_who_and_values
     assert ["admin", "WG", "Singularity at every CMS site step 1 changed",
             f"{step.name}, target {step.target_date or 'none'}",
             f"{step.name}, target 2027-06-30"] in rows
+
+
+def test_a_change_of_federations_is_in_the_site_history(client, demo, admin_user):
+    desy = Site.objects.prefetch_related("federations").get(name="DESY-HH")
+    before = sorted(f.name for f in desy.federations.all())
+    other = Federation.objects.exclude(pk__in=desy.federations.all()).order_by("name").first()
+    admin = browser(admin_user)
+    form = admin.get(f"/admin/sites/site/{desy.pk}/change/").forms["site_form"]
+    form["federations"] = [str(other.pk)]
+
+    assert form.submit().status_code == 302
+
+    [row] = history_rows(client.get("/sites/DESY-HH/"))
+    assert row[:2] == [admin_user.get_username(), "Site changed"]
+    assert row[2] == ", ".join(["Grid", "tier 2", "Germany", *before])
+    assert row[3] == f"Grid, tier 2, Germany, {other.name}"

@@ -298,8 +298,11 @@ def test_an_import_is_in_the_sites_history(base):
     latest, previous = desy.history.all()[:2]
     assert (previous.tier, latest.tier) == (2, 1)
     assert latest.history_change_reason == "Import from CRIC"
-    ifca = Site.objects.get(name="IFCA-LCG2").history.get()
-    assert (ifca.history_type, ifca.history_change_reason) == ("+", "Import from CRIC")
+    # A new site is created, then given its federations: both recorded as the import.
+    ifca = Site.objects.get(name="IFCA-LCG2").history.order_by("history_id")
+    assert [(record.history_type, record.history_change_reason) for record in ifca] == [
+        ("+", "Import from CRIC"), ("~", "Import from CRIC")]
+    assert [f.federation.name for f in ifca.last().federations.all()] == ["ES-CMS-T2"]
     renamed = name_of("cms", "T2_UK_London_QMUL").history.first()
     assert (renamed.history_type, renamed.history_change_reason) == ("~", "Import from CRIC")
     removed = ExperimentSite.history.filter(name="FZK_ARC").first()
