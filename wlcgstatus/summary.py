@@ -26,6 +26,7 @@ from experiments.models import (
     MigrationStep,
     Scenario,
 )
+from sites.history import BASELINE
 from sites.models import (
     Assessment,
     ExceptionFigure,
@@ -268,29 +269,33 @@ def migration_series(migration: Migration, today: datetime.date
                      ) -> dict[MigrationStep, list[tuple[datetime.date, int]]]:
     """For each step, how many sites had completed it, at each date something changed.
 
-    Read from the change history of the sites' migration states; a site whose state predates
-    the history (e.g. loaded data) counts from the date of its current state."""
+    Read from the change history of the sites' migration states. A state that predates the
+    history (loaded data: its baseline record, or no record at all) counts from the day the
+    state gives, not from the day it was loaded."""
     steps = list(migration.steps.all())
     position_of = {step.id: step.position for step in steps}
-    events: list[tuple[datetime.date, int, int]] = []  # (day, site, completed position)
+    # (day, order recorded, site, completed position): a day's changes in the order made.
+    events: list[tuple[datetime.date, int, int, int]] = []
     with_history = set()
     for record in (SiteMigration.history.filter(migration_id=migration.id)
                    .order_by("history_date", "history_id")
-                   .values("site_id", "completed_step_id",
-                                                    "history_type", "history_date")):
+                   .values("site_id", "completed_step_id", "history_type", "history_date",
+                           "history_change_reason", "updated_on", "history_id")):
         with_history.add(record["site_id"])
         position = (0 if record["history_type"] == "-"
                     else position_of.get(record["completed_step_id"], 0))
-        events.append((record["history_date"].date(), record["site_id"], position))
+        day = (record["updated_on"] if record["history_change_reason"] == BASELINE
+               else record["history_date"].date())
+        events.append((day, record["history_id"], record["site_id"], position))
     for site_id, step_id, day in (SiteMigration.objects.filter(migration=migration)
                                   .exclude(site_id__in=with_history)
                                   .values_list("site_id", "completed_step_id", "updated_on")):
-        events.append((day, site_id, position_of.get(step_id, 0)))
+        events.append((day, 0, site_id, position_of.get(step_id, 0)))
     events.sort()
 
     reached: dict[int, int] = {}
     series: dict[MigrationStep, list[tuple[datetime.date, int]]] = {step: [] for step in steps}
-    for index, (day, site_id, position) in enumerate(events):
+    for index, (day, _order, site_id, position) in enumerate(events):
         reached[site_id] = position
         if index + 1 < len(events) and events[index + 1][0] == day:
             continue  # one point per day, after all of that day's changes
