@@ -6,7 +6,7 @@ reached (Redis down) is skipped, never an error."""
 from __future__ import annotations
 
 import logging
-import time
+import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -34,9 +34,10 @@ def cached(name: str, build: Callable[[], T]) -> T:
     return value
 
 
-def invalidate(**kwargs) -> int:
-    """A new version: everything cached under the old one is no longer read."""
-    version = time.time_ns()
+def invalidate(**kwargs) -> str:
+    """A new version: everything cached under the old one is no longer read. Random, not the
+    time: two writes within one tick of the clock (or under a stopped one) still differ."""
+    version = secrets.token_hex(8)
     write(VERSION_KEY, version, None)
     return version
 

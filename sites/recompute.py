@@ -34,6 +34,7 @@ from .models import (
     SiteException,
 )
 from .progress import derive_progress, derived_migrations
+from .timeline import end_of
 
 CHUNK_SIZE = 2000  # sites per round trip: bounded memory, few queries
 KIND_NAMES = dict(SiteKind.choices)
@@ -235,14 +236,20 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
             computed_at=now,
             valid_until=result.valid_until,
         ))
-    before = {(site_id, experiment_id): scenario_id for site_id, experiment_id, scenario_id in
-              Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
-              .values_list("site_id", "experiment_id", "scenario_id")}
+    before, lapsed_at = {}, {}
+    for site_id, experiment_id, scenario_id, valid_until in (
+            Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
+            .values_list("site_id", "experiment_id", "scenario_id", "valid_until")):
+        before[site_id, experiment_id] = scenario_id
+        if valid_until is not None and end_of(valid_until) < now:
+            # Overtaken by the clock: it changed when it stopped holding, not now.
+            lapsed_at[site_id, experiment_id] = end_of(valid_until)
     Assessment.objects.bulk_create(
         assessments, update_conflicts=True, unique_fields=["site", "experiment"],
         update_fields=STORED_FIELDS,
     )
-    changes = [_change(a, before, now) for a in assessments
+    changes = [_change(a, before, lapsed_at.get((a.site_id, a.experiment_id), now))
+               for a in assessments
                if before.get((a.site_id, a.experiment_id), MISSING) != a.scenario_id]
     # A site that no longer serves an experiment keeps no assessment for it.
     gone = (Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)

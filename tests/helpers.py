@@ -87,6 +87,10 @@ def save_capabilities(visitor: DjangoTestApp, site: Site, entries: dict | None =
 def get_ok(client, url: str, data: dict | None = None):
     response = client.get(url, data or {})
     assert response.status_code == 200, f"{url} {data or ''} -> {response.status_code}"
+    if response["Content-Type"].startswith("text/html"):
+        content = response.content.decode()
+        # A template comment or tag written over several lines shows as text instead.
+        assert "{#" not in content and "{%" not in content, f"{url}: template syntax shown"
     return response
 
 

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from experiments.models import COMPLIANCE_COLOURS, Compliance
 
 from .summary import ExperimentSummary
+from .trends import Trend
 
 FONT = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 14,
         "color": "#1f2328"}
@@ -70,34 +71,60 @@ def scenario_bar(summary: ExperimentSummary, height: int = 150) -> go.Figure:
     return figure
 
 
-def migration_timeline(series: dict[str, list[tuple[datetime.date, int]]],
-                       targets: dict[str, tuple[datetime.date, str]], total: int,
-                       urls: dict[str, str]) -> go.Figure:
-    """Sites that completed each step, over time, with each step's target marked: its day,
-    labelled as the WG states it (a day, or an LHC period such as LS2)."""
+def compliance_area(trend: Trend, urls: dict[str, str] | None = None) -> go.Figure:
+    """The experiment's sites per compliance class over time, stacked, best class at the
+    bottom; on a page (given `urls`), a click on a class lists its sites today."""
     figure = go.Figure()
-    for index, (step, points) in enumerate(series.items()):
+    for compliance in Compliance:
+        counts = trend.lines[compliance.label]
+        figure.add_trace(go.Scatter(
+            name=compliance.label, x=trend.days, y=counts, stackgroup="classes",
+            mode="lines", line={"shape": "hv", "width": 0.5, "color": compliance.colour},
+            fillcolor=compliance.colour,
+            customdata=[urls[compliance.label]] * len(counts) if urls else None,
+            hovertemplate="%{x|%d %b %Y}: %{y} sites<extra>" + compliance.label + "</extra>",
+        ))
+    figure.update_layout(**_over_time_layout(height=300))
+    return figure
+
+
+def migration_burndown(trend: Trend, targets: dict[str, tuple[datetime.date, str]],
+                       urls: dict[str, str]) -> go.Figure:
+    """Per step, the sites still to do it over time, each with its target marked: its day,
+    labelled as the WG states it (a day, or an LHC period such as LS2), and the straight
+    line from the first count to none left on that day."""
+    figure = go.Figure()
+    for index, (step, remaining) in enumerate(trend.lines.items()):
         colour = STEP_COLOURS[index % len(STEP_COLOURS)]
         figure.add_trace(go.Scatter(
-            name=step, x=[day for day, _ in points], y=[n for _, n in points],
-            mode="lines+markers", line={"shape": "hv", "color": colour, "width": 3},
-            customdata=[urls[step]] * len(points),
-            hovertemplate="%{x|%d %b %Y}: %{y} sites<extra>" + step + "</extra>",
+            name=step, x=trend.days, y=remaining, mode="lines+markers",
+            line={"shape": "hv", "color": colour, "width": 3},
+            customdata=[urls[step]] * len(remaining),
+            hovertemplate="%{x|%d %b %Y}: %{y} sites to go<extra>" + step + "</extra>",
         ))
-        if step in targets:
-            due, label = targets[step]
-            figure.add_vline(x=due.isoformat(), line={"color": colour, "dash": "dash"})
-            # One line down per step, so that targets close in time do not overlap.
-            figure.add_annotation(x=due.isoformat(), y=1 - 0.09 * index,
-                                  yref="paper", text=f"target: {label}",
-                                  showarrow=False, xanchor="left", yanchor="top",
-                                  bgcolor="white", bordercolor=colour, borderpad=2)
-    figure.update_layout(
-        height=380, margin={"l": 50, "r": 20, "t": 20, "b": 40}, font=FONT,
-        plot_bgcolor="white", paper_bgcolor="white", hovermode="closest",
-        legend={"orientation": "h", "y": -0.2, "x": 0},
-        yaxis={"title": "sites", "rangemode": "tozero", "range": [0, total * 1.05 or 1],
-               "gridcolor": "#eaeef2"},
-        xaxis={"gridcolor": "#eaeef2"},
-    )
+        if step not in targets:
+            continue
+        due, label = targets[step]
+        start = next(((day, n) for day, n in zip(trend.days, remaining, strict=True)
+                      if n is not None), None)
+        if start and start[0] < due:
+            figure.add_trace(go.Scatter(
+                x=[start[0], due], y=[start[1], 0], mode="lines", showlegend=False,
+                line={"color": colour, "dash": "dot", "width": 1.5}, hoverinfo="skip"))
+        figure.add_vline(x=due.isoformat(), line={"color": colour, "dash": "dash"})
+        # One line down per step, so that targets close in time do not overlap.
+        figure.add_annotation(x=due.isoformat(), y=1 - 0.09 * index, yref="paper",
+                              text=f"target: {label}", showarrow=False, xanchor="left",
+                              yanchor="top", bgcolor="white", bordercolor=colour, borderpad=2)
+    figure.update_layout(**_over_time_layout(height=380))
     return figure
+
+
+def _over_time_layout(height: int) -> dict:
+    return {
+        "height": height, "margin": {"l": 50, "r": 20, "t": 20, "b": 40}, "font": FONT,
+        "plot_bgcolor": "white", "paper_bgcolor": "white", "hovermode": "closest",
+        "legend": {"orientation": "h", "y": -0.2, "x": 0, "traceorder": "normal"},
+        "yaxis": {"title": "sites", "rangemode": "tozero", "gridcolor": "#eaeef2"},
+        "xaxis": {"gridcolor": "#eaeef2"},
+    }

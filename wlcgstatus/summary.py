@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
-from django.utils import timezone
 
 from experiments.models import (
     Compliance,
@@ -85,8 +84,8 @@ class ExperimentSummary:
     compliance: list[Figure] = field(default_factory=list)
     exceptions: list[Figure] = field(default_factory=list)
     migrations: list[MigrationProgress] = field(default_factory=list)
-    # Sites whose capabilities no one has confirmed for CAPABILITY_CONFIRM_DAYS: they keep
-    # their class, flagged. Known for the present only (None in a summary of a past day).
+    # Sites whose capabilities no one had confirmed for CAPABILITY_CONFIRM_DAYS: they keep
+    # their class, flagged.
     stale: Figure | None = None
     # The experiment's standing exceptions, each with `sites`: how many sites it applies to.
     standing: list[ExceptionKind] = field(default_factory=list)
@@ -96,20 +95,29 @@ class ExperimentSummary:
         return sites_url(experiment=self.experiment.slug)
 
 
+@dataclass
+class PastCounts:
+    """What a summary counts, as it stood at the end of a past day (rebuilt from history):
+    per experiment id, its sites per scenario id (None: unknown), per exception figure and
+    stale."""
+
+    scenarios: Mapping[int, Mapping[int | None, int]]
+    exceptions: Mapping[str, Mapping[int, int]]
+    stale: Mapping[int, int]
+
+
 def summarise(today: datetime.date, experiments: list[Experiment] | None = None,
-              scenario_counts: Mapping[int, Mapping[int | None, int]] | None = None
-              ) -> list[ExperimentSummary]:
+              past: PastCounts | None = None) -> list[ExperimentSummary]:
     """One summary per experiment (all of them unless given), in a constant number of
-    queries. The sites per scenario are the stored assessments' unless given (experiment id
-    → scenario id → sites)."""
+    queries: of the stored assessments and exceptions, or of the counts of a past day."""
     experiments = experiments if experiments is not None else list(Experiment.objects.all())
     ids = [e.id for e in experiments]
     scenarios = {s.id: s for s in Scenario.objects.all()}
-    counts = scenario_counts if scenario_counts is not None else _scenario_counts(ids)
-    # Staleness is known for the present only: how long ago a value was confirmed as of a past
-    # day is not kept.
-    stale = _stale_counts(ids) if today == timezone.localdate() else None
-    exceptions = _exception_counts(ids, today)
+    if past is None:
+        counts, stale = _scenario_counts(ids), _stale_counts(ids)
+        exceptions = _exception_counts(ids, today)
+    else:
+        counts, stale, exceptions = past.scenarios, past.stale, dict(past.exceptions)
     standing = standing_exceptions(ids)
     exceptions[ExceptionFigure.STANDING] = {
         experiment_id: sum(kind.sites for kind in kinds)
@@ -146,12 +154,11 @@ def summarise(today: datetime.date, experiments: list[Experiment] | None = None,
                 compliance.label, n,
                 sites_url(experiment=experiment.slug, compliance=compliance.value),
                 compliance.colour, share, compliance.value))
-        if stale is not None:
-            summary.stale = Figure(
-                f"not confirmed for over {settings.CAPABILITY_CONFIRM_DAYS} days",
-                stale.get(experiment.id, 0),
-                sites_url(experiment=experiment.slug, stale=settings.CAPABILITY_CONFIRM_DAYS),
-                key="stale")
+        summary.stale = Figure(
+            f"not confirmed for over {settings.CAPABILITY_CONFIRM_DAYS} days",
+            stale.get(experiment.id, 0),
+            sites_url(experiment=experiment.slug, stale=settings.CAPABILITY_CONFIRM_DAYS),
+            key="stale")
         for figure in ExceptionFigure:
             summary.exceptions.append(Figure(
                 figure.label, exceptions[figure].get(experiment.id, 0),
@@ -267,14 +274,43 @@ def _migration_progress(experiment_ids: list[int], today: datetime.date
 
 def migration_series(migration: Migration, today: datetime.date
                      ) -> dict[MigrationStep, list[tuple[datetime.date, int]]]:
-    """For each step, how many sites had completed it, at each date something changed.
-
-    Read from the change history of the sites' migration states. A state that predates the
-    history (loaded data: its baseline record, or no record at all) counts from the day the
-    state gives, not from the day it was loaded."""
+    """For each step, how many sites had completed it, at each date something changed."""
     steps = list(migration.steps.all())
+    events = _migration_events(migration, steps)
+    reached: dict[int, int] = {}
+    series: dict[MigrationStep, list[tuple[datetime.date, int]]] = {step: [] for step in steps}
+    for index, (day, _order, site_id, position) in enumerate(events):
+        reached[site_id] = position
+        if index + 1 < len(events) and events[index + 1][0] == day:
+            continue  # one point per day, after all of that day's changes
+        for step in steps:
+            series[step].append((day, sum(1 for p in reached.values() if p >= step.position)))
+    if events and events[-1][0] < today:  # the lines run on to today
+        for points in series.values():
+            points.append((today, points[-1][1]))
+    return series
+
+
+def positions_on(migration: Migration, day: datetime.date) -> dict[int, int]:
+    """Site id → the position of the last step it had completed at the end of the day (0:
+    none), for every site that had a state in the migration then."""
+    reached = {}
+    for event_day, _order, site_id, position in _migration_events(
+            migration, list(migration.steps.all())):
+        if event_day > day:
+            break
+        reached[site_id] = position
+    return reached
+
+
+def _migration_events(migration: Migration, steps: list[MigrationStep]
+                      ) -> list[tuple[datetime.date, int, int, int]]:
+    """Every change of a site's state in the migration, as (day, order recorded, site, the
+    position of the step completed), a day's changes in the order made. Read from the change
+    history of the sites' migration states. A state that predates the history (loaded data:
+    its baseline record, or no record at all) counts from the day the state gives, not from
+    the day it was loaded."""
     position_of = {step.id: step.position for step in steps}
-    # (day, order recorded, site, completed position): a day's changes in the order made.
     events: list[tuple[datetime.date, int, int, int]] = []
     with_history = set()
     for record in (SiteMigration.history.filter(migration_id=migration.id)
@@ -292,16 +328,4 @@ def migration_series(migration: Migration, today: datetime.date
                                   .values_list("site_id", "completed_step_id", "updated_on")):
         events.append((day, 0, site_id, position_of.get(step_id, 0)))
     events.sort()
-
-    reached: dict[int, int] = {}
-    series: dict[MigrationStep, list[tuple[datetime.date, int]]] = {step: [] for step in steps}
-    for index, (day, _order, site_id, position) in enumerate(events):
-        reached[site_id] = position
-        if index + 1 < len(events) and events[index + 1][0] == day:
-            continue  # one point per day, after all of that day's changes
-        for step in steps:
-            series[step].append((day, sum(1 for p in reached.values() if p >= step.position)))
-    if events and events[-1][0] < today:  # the lines run on to today
-        for points in series.values():
-            points.append((today, points[-1][1]))
-    return series
+    return events

@@ -14,8 +14,8 @@ from sites.cache import cached
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
 from sites.tables import SiteTable, with_table_columns
 
-from . import charts
-from .summary import migration_progress, migration_series, sites_url, summarise
+from . import charts, trends
+from .summary import migration_progress, sites_url, summarise
 
 EXCEPTIONS_SHOWN = 50
 RULE, EXCEPTION = "rule", "exception"  # what decided a site, on the experiment page
@@ -38,8 +38,8 @@ def _overview(today) -> dict:
 def experiment_detail(request, slug: str):
     experiment = get_object_or_404(Experiment, slug=slug)
     today = timezone.localdate()
-    summary, chart, decided = cached(f"experiment:{slug}:{today}",
-                                     lambda: _experiment_figures(experiment, today))
+    summary, chart, trend, trend_chart, decided = cached(
+        f"experiment:{slug}:{today}", lambda: _experiment_figures(experiment, today))
     rules = [(rule, decided[RULE, rule.id]) for rule in
              experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
     exception_kinds = [(kind, decided[EXCEPTION, kind.id])
@@ -57,6 +57,8 @@ def experiment_detail(request, slug: str):
         "experiment": experiment,
         "summary": summary,
         "chart": chart,
+        "trend": trend,
+        "trend_chart": trend_chart,
         "rules": rules,
         "exception_kinds": exception_kinds,
         "exceptions": exceptions,
@@ -69,12 +71,16 @@ def experiment_detail(request, slug: str):
 
 
 def _experiment_figures(experiment: Experiment, today) -> tuple:
-    """What the experiment page counts over all its sites: its summary and chart, and how
-    many sites each rule and each exception kind decided ((RULE, id) or (EXCEPTION, id) →
-    sites): a site an exception serves was decided by it, not by a rule."""
+    """What the experiment page counts over all its sites: its summary and chart, its
+    compliance classes over time, and how many sites each rule and each exception kind
+    decided ((RULE, id) or (EXCEPTION, id) → sites): a site an exception serves was decided
+    by it, not by a rule."""
     (summary,) = summarise(today, [experiment])
     chart = charts.for_page(charts.scenario_bar(summary, height=170), "chart-scenarios",
                             toolbar=False)
+    trend = trends.compliance_trend(summary, today)
+    trend_chart = charts.for_page(charts.compliance_area(trend, {
+        figure.label: figure.url for figure in summary.compliance}), "chart-trend")
     decided = Counter()
     for rule_id, granted, standing, n in (
             Assessment.objects.filter(experiment=experiment)
@@ -83,7 +89,7 @@ def _experiment_figures(experiment: Experiment, today) -> tuple:
             .values_list("rule_id", "exception__kind_id", "standing_exception_id", "n")):
         kind = granted or standing
         decided[(EXCEPTION, kind) if kind else (RULE, rule_id)] += n
-    return summary, chart, decided
+    return summary, chart, trend, trend_chart, decided
 
 
 def migration_detail(request, experiment: str, slug: str):
@@ -92,13 +98,11 @@ def migration_detail(request, experiment: str, slug: str):
         .prefetch_related("steps__target_period", "steps__done_in", "steps__capability"),
         experiment__slug=experiment, slug=slug)
     today = timezone.localdate()
-    series = migration_series(migration, today)
     summary = migration_progress([migration], today)[0]
-    total = summary.total
     steps = list(migration.steps.all())
-    chart = charts.migration_timeline(
-        {step.name: points for step, points in series.items()},
-        {step.name: (step.due_on, step.target_label) for step in steps if step.due_on}, total,
+    burndown = trends.migration_burndown(summary, today)
+    chart = charts.migration_burndown(
+        burndown, {step.name: (step.due_on, step.target_label) for step in steps if step.due_on},
         {step.name: sites_url(experiment=migration.experiment.slug) for step in steps},
     )
     scenarios = dict(Assessment.objects.filter(experiment=migration.experiment)
@@ -111,9 +115,9 @@ def migration_detail(request, experiment: str, slug: str):
         "migration": migration,
         "steps": steps,
         "summary": summary,
-        "unrecorded": total - len(states),
+        "unrecorded": summary.total - len(states),
         "chart": charts.for_page(chart, "chart-migration"),
-        "series": series,
+        "trend": burndown,
         "states": [(state, scenario_by_id.get(scenarios.get(state.site_id)))
                    for state in states],
     })

@@ -54,10 +54,9 @@ def make_site(name: str = "", *, kind: str = "grid", serves: tuple[str, ...] = (
 def reported_on(site: Site, when: datetime.datetime, key: str | None = None) -> None:
     """Date the site's reports (or only that capability's) back or forth to `when`, as if
     reported then."""
-    values = CapabilityValue.objects.filter(site=site)
-    if key:
-        values = values.filter(capability__key=key)
-    values.update(reported_at=when)
+    for values in (CapabilityValue.objects.filter(site=site),
+                   CapabilityValue.history.filter(site=site)):  # its history says so too
+        (values.filter(capability__key=key) if key else values).update(reported_at=when)
 
 
 # Capability reports the bulk sites cycle through; the last one is a site that never reported.
@@ -130,3 +129,17 @@ def bulk_sites(count: int, *, start: int = 0, prefix: str = "BULK",
         SiteMigration.objects.bulk_create(states)
     recompute(sites=[record.id for record in sites])
     return sites
+
+
+def singularity_deployed_on(day: int) -> None:
+    """A story several tests tell: on day 1 two CMS sites join, CH-STEADY with Singularity,
+    CH-CHANGING without, which deploys it on story day `day`."""
+    from sites.updates import record_capabilities
+
+    from ..helpers import on, story_day
+
+    with on(story_day(1)):
+        changing = make_site("CH-CHANGING", serves=("cms",), container_runtime="none")
+        make_site("CH-STEADY", serves=("cms",), container_runtime="singularity")
+    with on(story_day(day)):
+        record_capabilities(changing, {"container_runtime": "singularity"})

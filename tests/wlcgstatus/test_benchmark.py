@@ -18,13 +18,13 @@ def test_the_benchmark_prints_each_measure_and_the_same_query_counts_at_each_siz
 
     assert run.returncode == 0, run.stderr
     report = run.stdout
-    for row in ("overview", "sites table", "site page", "experiment page",
+    for row in ("overview", "sites table", "site page", "experiment page", "migration page",
                 "CSV export, all sites", "admin change list (peer)",
                 "floor: one aggregate query", "Markdown report", "recompute all assessments",
                 "bulk insert of as many rows"):
         assert re.search(rf"^{re.escape(row)} +\d", report, re.MULTILINE), row
     assert "queries the same at every size: NO" not in report
-    assert report.count("queries the same at every size: yes") == 7
+    assert report.count("queries the same at every size: yes") == 8
     # the last step: 400 sites serving all 4 experiments
     assert re.search(r"recompute of 1,600 assessments .* bulk insert", report)
     assert "CSV export peak memory at 400 / at 200:" in report

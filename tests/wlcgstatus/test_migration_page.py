@@ -27,17 +27,3 @@ def test_each_migration_page_lists_its_sites_and_their_progress(client, demo):
             assert f"{done} / {total}" in content
             assert escape(step.name) in content
 
-
-def test_the_chart_dates_loaded_progress_by_its_own_day_not_the_load(client, demo):
-    # The demo's ALICE sites recorded their steps in 2021-2023; they were loaded today.
-    migration = Migration.objects.get(slug="alien-to-jalien")
-    chart = get_ok(client, migration.get_absolute_url()).context["chart"]
-    lines = {trace["name"]: trace for trace in chart.figure["data"]}
-    first_step = lines["JAliEn services deployed at the site"]
-    days = first_step["x"]
-    assert days[0] < "2022-01-01" and len(days) > 10  # a rise over time, not one jump
-    counts = first_step["y"]
-    assert counts == sorted(counts)  # nobody went back in the demo
-    done = SiteMigration.objects.filter(migration=migration,
-                                        completed_step__position__gte=1).count()
-    assert counts[-1] == done

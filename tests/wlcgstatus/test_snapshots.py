@@ -12,11 +12,10 @@ from django.db.models import Count
 from experiments.models import Migration
 from sites.management.commands.build_demo_fixture import DEMO_DATE
 from sites.models import Assessment, SiteMigration
-from sites.updates import record_capabilities
 from wlcgstatus.models import MigrationCount, ScenarioCount
 from wlcgstatus.snapshots import take_snapshot
 
-from ..factories.sites import make_site
+from ..factories.sites import singularity_deployed_on
 from ..helpers import on, story_day
 
 
@@ -62,11 +61,7 @@ def test_a_second_snapshot_of_a_day_replaces_the_first(demo):
 
 
 def test_backfilled_snapshots_follow_a_site_that_changed_scenario(reference):
-    with on(story_day(1)):
-        changing = make_site("CH-CHANGING", serves=("cms",), container_runtime="none")
-        make_site("CH-STEADY", serves=("cms",), container_runtime="singularity")
-    with on(story_day(5)):
-        record_capabilities(changing, {"container_runtime": "singularity"})
+    singularity_deployed_on(5)
     with on(story_day(8)):
         out = io.StringIO()
         call_command("backfill_snapshots", story_day(1).isoformat(), stdout=out)

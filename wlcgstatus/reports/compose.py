@@ -7,18 +7,29 @@ import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from experiments.models import ExceptionKind, Experiment, Migration, PolicyRule, Scenario
+from experiments.models import (
+    Compliance,
+    ExceptionKind,
+    Experiment,
+    Migration,
+    PolicyRule,
+    Scenario,
+)
 from sites.assessment import Grant
 from sites.models import (
+    EXPIRY_WARNING_DAYS,
     Assessment,
     AssessmentChange,
     CapabilityValue,
+    ExceptionFigure,
     SiteException,
     SiteMigration,
+    stale_before,
 )
-from sites.timeline import end_of, exceptions_on, scenarios_on
+from sites.timeline import confirmed_on, end_of, exceptions_on, scenarios_on, values_on
 
-from ..summary import ExperimentSummary, migration_series, summarise
+from ..summary import ExperimentSummary, PastCounts, positions_on, summarise
+from ..trends import Trend, compliance_trend
 
 
 @dataclass
@@ -63,6 +74,7 @@ class Section:
     experiment: Experiment
     summary: ExperimentSummary
     workloads: list[tuple[str, int]]
+    trend: Trend  # the compliance classes over time, up to the report's date
     exceptions: list[SiteException]  # active at the report's date
     changes: Changes | None
 
@@ -79,22 +91,34 @@ def compose(as_of: datetime.date, since: datetime.date | None = None) -> Meeting
     experiments = list(Experiment.objects.all())
     ids = [e.id for e in experiments]
     state = scenarios_on(as_of, ids)
-    counts: dict[int, Counter] = defaultdict(Counter)
-    for (_site, experiment_id), scenario_id in state.items():
-        counts[experiment_id][scenario_id] += 1
-    summaries = summarise(as_of, experiments, scenario_counts=counts)
-    for summary in summaries:
-        _progress_as_of(summary, as_of)
-    workloads = _workloads(state)
     scenarios = Scenario.objects.in_bulk()
+    counts: dict[int, Counter] = defaultdict(Counter)
+    serving: dict[int, set[int]] = defaultdict(set)  # experiment → the sites serving it then
+    for (site_id, experiment_id), scenario_id in state.items():
+        counts[experiment_id][scenario_id] += 1
+        serving[experiment_id].add(site_id)
+    # Each experiment's exceptions as they stood then, of the sites serving it then.
+    exceptions = {experiment_id: [e for e in exceptions_on(as_of, experiment_id)
+                                  if e.site_id in serving[experiment_id]]
+                  for experiment_id in ids}
+    # Sites that had reported, but not confirmed it for CAPABILITY_CONFIRM_DAYS by then.
+    cutoff, confirmed = stale_before(end_of(as_of)), confirmed_on(as_of)
+    stale = {experiment_id: sum(1 for site_id in sites_serving
+                                if confirmed.get(site_id, cutoff) < cutoff)
+             for experiment_id, sites_serving in serving.items()}
+    summaries = summarise(as_of, experiments, PastCounts(
+        counts, _exception_counts(exceptions, state, scenarios, as_of), stale))
+    for summary in summaries:
+        _progress_as_of(summary, as_of, serving[summary.experiment.id])
+    workloads = _workloads(state, as_of)
     sections = []
     for experiment, summary in zip(experiments, summaries, strict=True):
         sections.append(Section(
             experiment=experiment,
             summary=summary,
             workloads=workloads[experiment.id],
-            exceptions=sorted((e for e in exceptions_on(as_of, experiment.id)
-                               if _active(e, as_of)),
+            trend=compliance_trend(summary, as_of),
+            exceptions=sorted((e for e in exceptions[experiment.id] if _active(e, as_of)),
                               key=lambda e: (e.expires_on or datetime.date.max, e.site.name)),
             changes=_changes(experiment, since, as_of, scenarios) if since else None,
         ))
@@ -104,41 +128,79 @@ def compose(as_of: datetime.date, since: datetime.date | None = None) -> Meeting
     )
 
 
-def _workloads(state: dict[tuple[int, int], int | None]) -> dict[int, list[tuple[str, int]]]:
-    """Sites per experiment by the workloads allowed there on the day: a site's stored
-    assessment where its scenario has not changed since, else what the experiment's policy
-    allows under the scenario it had."""
+def _workloads(state: dict[tuple[int, int], int | None], day: datetime.date
+               ) -> dict[int, list[tuple[str, int]]]:
+    """Sites per experiment by the workloads allowed there on the day, by the policy as it
+    stood then: what the rule or exception kind that decides a site today allowed then, where
+    it still gives the scenario the site had; else what the experiment's first rule (or
+    exception kind) with that scenario allowed then."""
     labels = {(True, True): "Production and user jobs", (True, False): "Production jobs only",
               (False, True): "User jobs only", (False, False): "No jobs"}
+    fields = ("experiment_id", "scenario_id", "allows_production", "allows_user_jobs")
+    rules = values_on(PolicyRule, day, (*fields, "position"))
+    kinds = values_on(ExceptionKind, day, fields)
     under_scenario = {}
-    for outcomes in (ExceptionKind.objects, PolicyRule.objects.order_by("-position")):
+    for outcomes in (kinds.values(), sorted(rules.values(), key=lambda rule: -rule[-1])):
         under_scenario |= {(experiment_id, scenario_id): (production, user)
-                           for experiment_id, scenario_id, production, user in outcomes
-                           .values_list("experiment_id", "scenario_id", "allows_production",
-                                        "allows_user_jobs")}
-    now = {(site_id, experiment_id): (scenario_id, (production, user))
-           for site_id, experiment_id, scenario_id, production, user in
-           Assessment.objects.values_list("site_id", "experiment_id", "scenario_id",
-                                          "allows_production", "allows_user_jobs")}
+                           for experiment_id, scenario_id, production, user, *_ in outcomes}
+    # An exception decides where it applies, else a rule (as on the experiment page).
+    deciding = {(site_id, experiment_id):
+                kinds.get(granted or standing) if granted or standing else rules.get(rule_id)
+                for site_id, experiment_id, rule_id, granted, standing in
+                Assessment.objects.values_list("site_id", "experiment_id", "rule_id",
+                                               "exception__kind_id", "standing_exception_id")}
     tally: dict[int, Counter] = defaultdict(Counter)
-    for key, scenario_id in state.items():
-        scenario_now, allowed = now.get(key, (None, None))
-        if scenario_now != scenario_id or allowed is None:
-            allowed = under_scenario.get((key[1], scenario_id), (False, False))
-        tally[key[1]][labels[allowed]] += 1
+    for (site_id, experiment_id), scenario_id in state.items():
+        decided = deciding.get((site_id, experiment_id))
+        if decided and decided[1] == scenario_id:
+            allowed = (decided[2], decided[3])
+        else:
+            allowed = under_scenario.get((experiment_id, scenario_id), (False, False))
+        tally[experiment_id][labels[allowed]] += 1
     workloads: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for experiment_id, counter in tally.items():
         workloads[experiment_id] = counter.most_common()
     return workloads
 
 
-def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date) -> None:
-    """Each step's sites done at the end of the day, from the migration's history."""
+def _exception_counts(exceptions: dict[int, list[SiteException]],
+                      state: dict[tuple[int, int], int | None],
+                      scenarios: dict[int, Scenario], day: datetime.date
+                      ) -> dict[str, dict[int, int]]:
+    """The exception figures of the day (figure → experiment id → sites), as the pages count
+    them today: active, expiring within the warning, and expired while the site, with no
+    other exception active, falls short of the policy."""
+    horizon = day + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
+    counts: dict[str, dict[int, int]] = {figure: {} for figure in ExceptionFigure}
+    for experiment_id, granted in exceptions.items():
+        active = {e.site_id for e in granted if _active(e, day)}
+        expiring = {e.site_id for e in granted if _active(e, day) and e.expires_on
+                    and e.expires_on <= horizon}
+        lapsed = {e.site_id for e in granted
+                  if e.site_id not in active and _grant(e).lapsed_on(day)
+                  and _compliance(scenarios.get(state.get((e.site_id, experiment_id))))
+                  == Compliance.NON_COMPLIANT}
+        counts[ExceptionFigure.ACTIVE][experiment_id] = len(active)
+        counts[ExceptionFigure.EXPIRING][experiment_id] = len(expiring)
+        counts[ExceptionFigure.LAPSED][experiment_id] = len(lapsed)
+    return counts
+
+
+def _compliance(scenario: Scenario | None) -> Compliance:
+    return Compliance(scenario.compliance) if scenario else Compliance.UNKNOWN
+
+
+def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date,
+                    serving: set[int]) -> None:
+    """Each step's sites done at the end of the day, from the migration's history, of the
+    sites serving the experiment that day."""
     for progress in summary.migrations:
-        series = migration_series(progress.migration, as_of)
+        positions = positions_on(progress.migration, as_of)
+        progress.total = len(serving)
         for step in progress.steps:
-            points = [n for day, n in series.get(step.step, []) if day <= as_of]
-            step.done = points[-1] if points else 0
+            step.done = sum(1 for site_id in serving
+                            if positions.get(site_id, 0) >= step.step.position)
+            step.total = len(serving)
             step.today = as_of
 
 
@@ -182,8 +244,12 @@ def _changes(experiment: Experiment, since: datetime.date, as_of: datetime.date,
 
 
 def _active(exception: SiteException, day: datetime.date) -> bool:
+    return _grant(exception).active_on(day)
+
+
+def _grant(exception: SiteException) -> Grant:
     return Grant(exception.id, exception.kind.name, None, exception.granted_on,
-                 exception.expires_on, exception.revoked_on).active_on(day)
+                 exception.expires_on, exception.revoked_on)
 
 
 def _event(exception: SiteException, what: str, day: datetime.date) -> ExceptionEvent:

@@ -25,8 +25,11 @@ def as_markdown(report: MeetingReport) -> bytes:
 
 
 def as_html(report: MeetingReport, progress: Progress | None = None) -> bytes:
+    images = chart_images(report, progress)
     return render_to_string("reports/meeting.html", {
-        "report": report, "charts": chart_images(report, progress)}).encode()
+        "report": report,
+        "sections": [(section, images[section.experiment.slug]) for section in report.sections],
+    }).encode()
 
 
 def as_pdf(report: MeetingReport, progress: Progress | None = None) -> bytes:
@@ -45,20 +48,27 @@ def as_csv() -> bytes:
     return "".join(stream_csv(table)).encode()
 
 
-def chart_images(report: MeetingReport, progress: Progress | None = None) -> dict[str, str]:
-    """Each experiment's scenario bar as a PNG data URI, drawn by Kaleido in Chromium."""
+def chart_images(report: MeetingReport, progress: Progress | None = None
+                 ) -> dict[str, dict[str, str]]:
+    """Per experiment, its scenario bar and its compliance classes over time, as PNG data
+    URIs drawn by Kaleido in Chromium; no bar where it has no site, no trend before a second
+    day is counted."""
     images = {}
     for index, section in enumerate(report.sections):
         if progress:
             progress(20 + 60 * index // len(report.sections),
-                     f"Drawing the {section.experiment.name} chart")
-        if not section.summary.scenarios:
-            continue
-        figure = charts.scenario_bar(section.summary, height=170)
-        figure.update_layout(template="none", width=900)
-        images[section.experiment.slug] = ("data:image/png;base64,"
-                                           + base64.b64encode(chart_png(figure)).decode())
+                     f"Drawing the {section.experiment.name} charts")
+        images[section.experiment.slug] = drawn = {}
+        if section.summary.scenarios:
+            drawn["scenarios"] = _data_uri(charts.scenario_bar(section.summary, height=170))
+        if len(section.trend.days) > 1:
+            drawn["trend"] = _data_uri(charts.compliance_area(section.trend))
     return images
+
+
+def _data_uri(figure: go.Figure) -> str:
+    figure.update_layout(template="none", width=900)
+    return "data:image/png;base64," + base64.b64encode(chart_png(figure)).decode()
 
 
 def chart_png(figure: go.Figure) -> bytes:

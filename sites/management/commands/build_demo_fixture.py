@@ -1,8 +1,11 @@
 """Build the demo fixture: real WLCG sites, tiers, countries, federations and experiment site
-names, with invented capability values, exceptions and migration states.
+names, with invented capability values, exceptions and migration states, and a year of
+history: some sites deployed their container runtime during the year. The fixture holds what
+they reported a year ago; the history file, the dated reports that `load_demo` replays on their
+days, through the same path as a site contact's form.
 
 The invented values are deterministic (seeded by the site's name), so rebuilding gives the same
-file, and they are marked as illustrative demo data wherever they show.
+files, and they are marked as illustrative demo data wherever they show.
 """
 
 import csv
@@ -18,6 +21,8 @@ from django.core.management.base import BaseCommand
 from sites.synthetic import invent_capabilities
 
 DEMO_DATE = datetime.date(2026, 11, 26)  # the day the demo's dates are relative to
+HISTORY_START = DEMO_DATE - datetime.timedelta(days=365)  # the day the demo's history starts
+DEPLOYED_IN_THE_YEAR = 0.3  # of the sites with a container runtime today
 SITE_COUNT = 150
 HPC_NAME = re.compile(r"HPC|Stampede", re.IGNORECASE)
 CLOUD_NAME = re.compile(r"Cloud|AWS|Azure", re.IGNORECASE)
@@ -30,17 +35,22 @@ class Command(BaseCommand):
         fixtures = Path(settings.BASE_DIR) / "fixtures"
         parser.add_argument("--topology", type=Path, default=fixtures / "topology")
         parser.add_argument("--output", type=Path, default=fixtures / "demo.json")
+        parser.add_argument("--history-output", type=Path,
+                            default=fixtures / "demo-history.json")
 
-    def handle(self, *args, topology: Path, output: Path, **options):
+    def handle(self, *args, topology: Path, output: Path, history_output: Path, **options):
         with open(topology / "wlcg-sites.csv", newline="") as f:
             sites = {row["name"]: row for row in csv.DictReader(f) if row["name"] != "NULL"}
         with open(topology / "wlcg-experiment-sites.csv", newline="") as f:
             names = [row for row in csv.DictReader(f) if row["site"] in sites]
         chosen = choose_sites(sites, names)
-        objects = demo_objects([sites[name] for name in chosen],
-                               [row for row in names if row["site"] in chosen])
+        objects, reports = demo_objects([sites[name] for name in chosen],
+                                        [row for row in names if row["site"] in chosen])
         output.write_text(json.dumps(objects, indent=1, ensure_ascii=False) + "\n")
-        self.stdout.write(f"Wrote {len(chosen)} sites ({len(objects)} objects) to {output}.")
+        history_output.write_text(json.dumps(
+            {"since": HISTORY_START.isoformat(), "reports": reports}, indent=1) + "\n")
+        self.stdout.write(f"Wrote {len(chosen)} sites ({len(objects)} objects) to {output}, "
+                          f"{len(reports)} dated reports to {history_output}.")
 
 
 def choose_sites(sites: dict[str, dict], names: list[dict]) -> list[str]:
@@ -67,7 +77,10 @@ def site_kind(name: str) -> str:
     return "grid"
 
 
-def demo_objects(sites: list[dict], names: list[dict]) -> list[dict]:
+def demo_objects(sites: list[dict], names: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The fixture's objects, and the dated reports that bring it from a year ago to today,
+    oldest first."""
+    reports = []
     objects = [
         {"model": "sites.federation", "fields": {"name": name}}
         for name in sorted({f for site in sites for f in site["federations"].split(";") if f})
@@ -89,12 +102,15 @@ def demo_objects(sites: list[dict], names: list[dict]) -> list[dict]:
         }})
         rng = random.Random(name)
         capabilities = invent_capabilities(rng, kind, DEMO_DATE)
+        runtime = capabilities["container_runtime"][0]
+        report = deployed_in_the_year(name, capabilities)
+        if report:
+            reports.append(report)
         for key, (value, reported_on) in capabilities.items():
             objects.append({"model": "sites.capabilityvalue", "fields": {
                 "site": [name], "capability": [key], "value": value, "source": "demo",
                 "reported_at": f"{reported_on.isoformat()}T09:00:00Z",
             }})
-        runtime = capabilities["container_runtime"][0]
         vos = vos_of.get(name, set())
         if "cms" in vos and kind != "hpc" and runtime == "none":
             objects += invent_exception(rng, name)
@@ -106,7 +122,23 @@ def demo_objects(sites: list[dict], names: list[dict]) -> list[dict]:
         }}
         for row in names
     ]
-    return objects
+    return objects, sorted(reports, key=lambda report: (report["on"], report["site"]))
+
+
+def deployed_in_the_year(site: str, capabilities: dict[str, tuple[str, datetime.date]]
+                         ) -> dict | None:
+    """For some of the sites with a container runtime, a report of it on a day of the past
+    year; `capabilities` is left as the site reported a year ago: no runtime. Drawn from a
+    random generator of its own, so that the rest of the demo does not depend on it."""
+    rng = random.Random(f"{site}:history")
+    if capabilities["container_runtime"][0] == "none" or rng.random() >= DEPLOYED_IN_THE_YEAR:
+        return None
+    day = HISTORY_START + datetime.timedelta(days=rng.randint(20, 355))
+    values = {key: capabilities[key][0] for key in
+              ("container_runtime", "container_runtime_version") if key in capabilities}
+    capabilities["container_runtime"] = ("none", HISTORY_START)
+    capabilities.pop("container_runtime_version", None)
+    return {"site": site, "on": day.isoformat(), "values": values}
 
 
 def invent_exception(rng: random.Random, site: str) -> list[dict]:

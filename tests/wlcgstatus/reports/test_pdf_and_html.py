@@ -27,11 +27,12 @@ def test_the_html_report_embeds_a_png_chart_per_experiment_and_nothing_from_else
     html = demo_report("html").decode("utf-8")
     assert f"<h1>{REPORT_TITLE}</h1>" in html
     for name in ("ALICE", "ATLAS", "CMS", "LHCb"):
-        match = re.search(rf'<img class="chart" src="data:image/png;base64,([A-Za-z0-9+/=]+)" '
-                          rf'alt="{name} sites by scenario">', html)
-        assert match, f"no chart for {name}"
-        assert base64.b64decode(match.group(1)).startswith(PNG)
-    assert len(re.findall(r"<img ", html)) == 4
+        for chart in ("sites by scenario", "sites per compliance class over time"):
+            match = re.search(rf'<img class="chart" src="data:image/png;base64,'
+                              rf'([A-Za-z0-9+/=]+)" alt="{name} {chart}">', html)
+            assert match, f"no chart of {name} {chart}"
+            assert base64.b64decode(match.group(1)).startswith(PNG)
+    assert len(re.findall(r"<img ", html)) == 8
     without_data = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", "", html)
     for external in (r"\b(?:https?|ftp):", r"""(?:src|href)\s*=\s*["']?//""",
                      r"url\(\s*['\"]?//", r"@import"):

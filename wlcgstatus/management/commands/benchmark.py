@@ -5,6 +5,7 @@ database of the configured kind (SQLite, or PostgreSQL through DATABASE_URL)."""
 
 from __future__ import annotations
 
+import datetime
 import statistics
 import time
 import tracemalloc
@@ -28,6 +29,7 @@ from sites.recompute import recompute
 from sites.synthetic import PREFIX, generate_sites, serve_every_experiment
 from wlcgstatus.reports.compose import compose
 from wlcgstatus.reports.render import as_markdown
+from wlcgstatus.snapshots import take_snapshots
 
 NO_CACHE = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 PAGES = {
@@ -36,6 +38,7 @@ PAGES = {
     "sites table, filtered": "/sites/?experiment=cms&compliance=non_compliant&tier=2",
     "site page": "/sites/{site}/",
     "experiment page": "/experiments/cms/",
+    "migration page": "/experiments/cms/migrations/singularity-rollout/",
     "CSV export, all sites": "/sites/?_export=csv",
     "admin change list (peer)": "/admin/sites/site/",
 }
@@ -106,6 +109,9 @@ class Command(BaseCommand):
 
     def measure_at(self, count: int, repeat: int) -> Round:
         generate_sites(count - Site.objects.filter(name__startswith=PREFIX).count(), seed=7)
+        # The trend charts read a year of daily counts, as on a dashboard a year in service.
+        today = timezone.localdate()
+        take_snapshots(today - datetime.timedelta(days=365), today)
         self.stderr.write(f"measuring at {count} sites…")
         result = Round(count, Assessment.objects.count())
         visitor, admin = Client(), Client()
