@@ -129,20 +129,25 @@ def site_history(site: Site, limit: int = 100) -> list[Change]:
     return _changes([t for t in TRACKED if t.site_field], limit, site=site)
 
 
-def all_changes(limit: int = 200) -> list[Change]:
-    """The latest changes WG-wide: sites, their reports and exceptions, and the WG's reference
-    data and policies."""
-    return _changes(TRACKED, limit)
+def all_changes(limit: int = 200, since: datetime.datetime | None = None,
+                until: datetime.datetime | None = None) -> list[Change]:
+    """The latest changes WG-wide (made from `since` and before `until`, when given): sites,
+    their reports and exceptions, and the WG's reference data and policies."""
+    changes = _changes(TRACKED, limit, until=until)
+    return [change for change in changes if since is None or change.when >= since]
 
 
 SCAN_FACTOR = 20  # records read per change shown, at most: confirmations add records
 
 
-def _changes(tracked: list[Tracked], limit: int, site: Site | None = None) -> list[Change]:
+def _changes(tracked: list[Tracked], limit: int, site: Site | None = None,
+             until: datetime.datetime | None = None) -> list[Change]:
     changes = []
     for entry in tracked:
         related = ["history_user", *entry.related]
-        records = entry.model.history.all()
+        # Records before a period's start are read too: each change shows what it changed from.
+        records = (entry.model.history.filter(history_date__lt=until) if until
+                   else entry.model.history.all())
         if site is not None:
             records = records.filter(**{entry.site_field: site.pk})
         elif entry.site_field == "site_id":

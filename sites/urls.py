@@ -19,5 +19,4 @@ urlpatterns = [
     path("exceptions/<int:pk>/renew/", views.exception_renew, name="exception_renew"),
     path("exceptions/<int:pk>/revoke/", views.exception_revoke, name="exception_revoke"),
     path("me/", views.my_sites, name="my_sites"),
-    path("changes/", views.recent_changes, name="recent_changes"),
 ]

@@ -33,7 +33,7 @@ from .forms import (
     RevokeExceptionForm,
     TokenForm,
 )
-from .history import all_changes, site_history
+from .history import site_history
 from .models import (
     EXPIRY_WARNING_DAYS,
     Assessment,
@@ -344,11 +344,6 @@ def exception_revoke(request, pk: int):
     return render(request, "sites/exception_form.html", {
         "site": exception.site, "form": form, "exception": exception,
         "title": f"Revoke {exception.kind.name} at {exception.site.name}", "button": "Revoke"})
-
-
-def recent_changes(request):
-    """Every recorded change, WG-wide, newest first."""
-    return render(request, "sites/recent_changes.html", {"history": all_changes(limit=200)})
 
 
 def _person(user) -> str:

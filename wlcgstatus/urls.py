@@ -13,6 +13,7 @@ urlpatterns = [
     path("experiments/<slug:experiment>/migrations/<slug:slug>/", views.migration_detail,
          name="migration_detail"),
     path("scenarios/", views.scenario_list, name="scenario_list"),
+    path("changes/", views.changes, name="changes"),
     path("probe/wlcg_capability_probe.py", views.probe_script, name="probe_script"),
     path("", include("sites.urls")),
     path("reports/", include("wlcgstatus.reports.urls")),

@@ -3,6 +3,7 @@
 from collections import Counter
 from pathlib import Path
 
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
@@ -11,13 +12,18 @@ from django_tables2 import RequestConfig
 
 from experiments.models import Experiment, Migration, Scenario
 from sites.cache import cached
+from sites.history import all_changes
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
 from sites.tables import SiteTable, with_table_columns
+from sites.timeline import end_of
 
 from . import charts, trends
+from .forms import PeriodForm
+from .reports.compose import changes_between
 from .summary import migration_progress, sites_url, summarise
 
 EXCEPTIONS_SHOWN = 50
+SITES_SHOWN = 100  # a page of a migration's sites
 RULE, EXCEPTION = "rule", "exception"  # what decided a site, on the experiment page
 PROBE_PATH = Path(__file__).parent / "probe" / "wlcg_capability_probe.py"
 
@@ -105,21 +111,24 @@ def migration_detail(request, experiment: str, slug: str):
         burndown, {step.name: (step.due_on, step.target_label) for step in steps if step.due_on},
         {step.name: sites_url(experiment=migration.experiment.slug) for step in steps},
     )
-    scenarios = dict(Assessment.objects.filter(experiment=migration.experiment)
-                     .values_list("site_id", "scenario_id"))
-    scenario_by_id = {scenario.id: scenario for scenario in Scenario.objects.all()}
-    states = (SiteMigration.objects.filter(migration=migration, site__retired_on=None)
-              .select_related("site", "completed_step", "recorded_by")
-              .order_by("completed_step__position", "site__name"))
+    states = Paginator(SiteMigration.objects.filter(migration=migration, site__retired_on=None)
+                       .select_related("site", "completed_step", "recorded_by")
+                       .order_by("completed_step__position", "site__name"), SITES_SHOWN)
+    page = states.get_page(request.GET.get("page"))
+    scenarios = dict(Assessment.objects.filter(experiment=migration.experiment,
+                                               site__in=[state.site_id for state in page])
+                     .values_list("site_id", "scenario__slug"))
+    scenario_by_slug = {scenario.slug: scenario for scenario in Scenario.objects.all()}
     return render(request, "wlcgstatus/migration_detail.html", {
         "migration": migration,
         "steps": steps,
         "summary": summary,
-        "unrecorded": summary.total - len(states),
+        "unrecorded": summary.total - states.count,
         "chart": charts.for_page(chart, "chart-migration"),
         "trend": burndown,
-        "states": [(state, scenario_by_id.get(scenarios.get(state.site_id)))
-                   for state in states],
+        "page": page,
+        "states": [(state, scenario_by_slug.get(scenarios.get(state.site_id)))
+                   for state in page],
     })
 
 
@@ -143,6 +152,26 @@ def scenario_list(request):
         rows.append((scenario, per_experiment,
                      sum(counts.get((scenario.id, e.id), 0) for e in experiments)))
     return render(request, "wlcgstatus/scenario_list.html", {"rows": rows})
+
+
+def changes(request):
+    """Every recorded change, WG-wide, newest first; for a period, also what it changed per
+    experiment, as a report's “changes since” lists it."""
+    today = timezone.localdate()
+    form = PeriodForm(request.GET or None)
+    context = {"form": form, "today": today, "period": None}
+    if form.is_valid():
+        since, until = form.cleaned_data["since"], form.cleaned_data["until"] or today
+        scenarios = Scenario.objects.in_bulk()
+        context |= {
+            "period": (since, until),
+            "by_experiment": [(experiment, changes_between(experiment, since, until, scenarios))
+                              for experiment in Experiment.objects.all()],
+            "history": all_changes(limit=200, since=end_of(since), until=end_of(until)),
+        }
+    else:
+        context["history"] = all_changes(limit=200)
+    return render(request, "wlcgstatus/changes.html", context)
 
 
 def probe_script(request):

@@ -120,7 +120,7 @@ def compose(as_of: datetime.date, since: datetime.date | None = None) -> Meeting
             trend=compliance_trend(summary, as_of),
             exceptions=sorted((e for e in exceptions[experiment.id] if _active(e, as_of)),
                               key=lambda e: (e.expires_on or datetime.date.max, e.site.name)),
-            changes=_changes(experiment, since, as_of, scenarios) if since else None,
+            changes=changes_between(experiment, since, as_of, scenarios) if since else None,
         ))
     return MeetingReport(
         as_of=as_of, since=since, sections=sections,
@@ -204,8 +204,11 @@ def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date,
             step.today = as_of
 
 
-def _changes(experiment: Experiment, since: datetime.date, as_of: datetime.date,
-             scenarios: dict[int, Scenario]) -> Changes:
+def changes_between(experiment: Experiment, since: datetime.date, as_of: datetime.date,
+                    scenarios: dict[int, Scenario]) -> Changes:
+    """What changed for the experiment after the end of `since`, up to the end of `as_of`:
+    sites that changed scenario (or began or stopped serving), exception events and
+    migration steps done."""
     start, end = end_of(since), end_of(as_of)
     changes = Changes()
 
