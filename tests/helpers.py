@@ -13,6 +13,7 @@ import time_machine
 from bs4 import BeautifulSoup, Tag
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django_webtest import DjangoTestApp
@@ -299,3 +300,13 @@ def scenario_of(site: Site, experiment: str) -> str | None:
     assessment = Assessment.objects.select_related("scenario").get(
         site=site, experiment__slug=experiment)
     return assessment.scenario.slug if assessment.scenario else None
+
+
+# --- other processes ----------------------------------------------------------------------------
+
+def database_url() -> str:
+    """The test database, as another process (a worker, a command) must reach it."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -6,3 +6,6 @@ class WlcgstatusConfig(AppConfig):
 
     name = "wlcgstatus"
     verbose_name = "WLCG status"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the deployment's checks)

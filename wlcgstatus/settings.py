@@ -2,11 +2,13 @@
 
 The embedded default needs nothing installed: a SQLite file next to the code, tasks run
 in-process, a cache in files next to the code. Production sets DATABASE_URL, REDIS_URL,
-SECRET_KEY, DEBUG=False and ALLOWED_HOSTS.
+SECRET_KEY, ALLOWED_HOSTS and SITE_URL (README, "Production"); DEBUG is off unless set, and
+scripts/demo sets it for itself.
 """
 
 import os
 import tempfile
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,9 +19,11 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")  # optional; the environment itself wins
+# Names the environment lacks are read from a file, if there is one: .env next to the code,
+# or the file ENV_FILE names (/etc/wlcgstatus.env, say). The environment itself wins.
+environ.Env.read_env(env.path("ENV_FILE", default=BASE_DIR / ".env"))
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 # The default key is only good for a laptop demo; DEBUG=False without SECRET_KEY fails loudly.
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
@@ -85,6 +89,15 @@ WSGI_APPLICATION = "wlcgstatus.wsgi.application"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Concurrent writers (gunicorn's workers and threads, a Celery worker) wait their turn
+    # instead of failing with "database is locked": a transaction takes the write lock when it
+    # begins, not when it first writes (a read upgraded to a write cannot wait, it fails at
+    # once), the wait lasts up to 20 s, and in WAL mode readers never wait for a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     # A file, not memory, so that a real Celery worker started by the tests shares it; one
     # per test run, so that runs side by side do not meet.
     DATABASES["default"]["TEST"] = {
@@ -136,8 +149,24 @@ STORAGES = {
     },
 }
 
-# The address mail links to.
+# The address the dashboard is reached at: mail links to it, and an https:// address means
+# the dashboard is served over TLS by a proxy in front of it (gunicorn speaks plain HTTP).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+HTTPS = SITE_URL.startswith("https://")
+# Forms posted from the public address pass the CSRF origin check (behind the proxy, Django
+# sees its own host and scheme only through the headers below).
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
+# The proxy says the request came over HTTPS in X-Forwarded-Proto. Only behind a proxy that
+# sets it on every request (overwriting what a client sent) may this be trusted.
+if env.bool("BEHIND_TLS_PROXY", default=HTTPS):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# HSTS: browsers that have seen the site over HTTPS use nothing else for a year.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "media/"
 
@@ -201,6 +230,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wlcgstatus@localhost
 CAPABILITY_CONFIRM_DAYS = env.int("CAPABILITY_CONFIRM_DAYS", default=180)
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")  # for the SMTP backend
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 
 # Celery: Redis as broker and result backend when REDIS_URL is set; otherwise tasks run
 # in-process, so the demo needs no broker.
@@ -262,3 +293,26 @@ SPECTACULAR_SETTINGS = {
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
+# Logs go to stderr, where gunicorn, Celery and systemd collect them: every request that
+# fails (a 500 with its traceback, from django.request) included. With ADMINS set
+# ("Name <address>", comma-separated), each 500 is also mailed to them.
+ADMINS = [parseaddr(admin) for admin in env.list("ADMINS", default=[])]
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name} {process}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "level": "ERROR"},
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["stderr", *(["mail_admins"] if ADMINS else [])],
+                   "level": LOG_LEVEL, "propagate": False},
+    },
+}

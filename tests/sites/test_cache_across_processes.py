@@ -9,21 +9,14 @@ import sys
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 from sites.models import CapabilityValue
 
 from ..factories.sites import make_site
+from ..helpers import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the other process reads what is committed
 
-
-def database_url() -> str:
-    """The test database, as another process must reach it."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def non_compliant_cms_sites(client) -> int:

@@ -10,12 +10,12 @@ import time
 import pytest
 import redis
 from django.core.management import call_command
-from django.db import connection
 
 from wlcgstatus.celery import app as celery_app
 from wlcgstatus.models import Report
 
 from ...factories.accounts import UserFactory
+from ...helpers import database_url
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")  # a DB of our own
 
@@ -34,13 +34,6 @@ pytestmark = [
     pytest.mark.backend_independent,  # the broker and the worker are what is tested
 ]
 
-
-def database_url() -> str:
-    """The test database, as the worker process must reach it."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def reset_connections() -> None:
