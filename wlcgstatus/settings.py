@@ -6,6 +6,7 @@ SECRET_KEY, ALLOWED_HOSTS and SITE_URL (README, "Production"); DEBUG is off unle
 scripts/demo sets it for itself.
 """
 
+import datetime
 import os
 import tempfile
 from email.utils import parseaddr
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "experiments",
     "sites",
     "wlcgstatus",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out sign-in with the lockout page
 ]
 
 ROOT_URLCONF = "wlcgstatus.urls"
@@ -158,7 +161,8 @@ HTTPS = SITE_URL.startswith("https://")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
 # The proxy says the request came over HTTPS in X-Forwarded-Proto. Only behind a proxy that
 # sets it on every request (overwriting what a client sent) may this be trusted.
-if env.bool("BEHIND_TLS_PROXY", default=HTTPS):
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=HTTPS)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
@@ -186,9 +190,25 @@ OIDC_WG_GROUPS = env.list("OIDC_WG_GROUPS", default=[])
 OIDC_SITE_CONTACT_PREFIX = env.str("OIDC_SITE_CONTACT_PREFIX", default="")
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out sign-in goes no further
     *(["wlcgstatus.oidc.GroupMappingBackend"] if OIDC_RP_CLIENT_ID else []),
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Passwords cannot be guessed: after LOGIN_FAILURE_LIMIT wrong passwords for an account from
+# one address, that account is locked for that address for LOGIN_LOCKOUT_MINUTES (others
+# still sign in; the right password does not help meanwhile). Behind the proxy, the address is
+# the client's as the proxy forwards it.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+if BEHIND_TLS_PROXY:
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:  # a client could claim any X-Forwarded-For
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 # Content-Security-Policy: scripts and styles from this server only, no inline script (charts
 # get their data through json_script), no eval. Two allowances for styles, both for what the
@@ -314,5 +334,6 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["stderr", *(["mail_admins"] if ADMINS else [])],
                    "level": LOG_LEVEL, "propagate": False},
+        "axes": {"level": "WARNING"},  # failures and lockouts, not its banner at each start
     },
 }

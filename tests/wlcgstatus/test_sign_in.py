@@ -3,8 +3,10 @@ and the dashboard behind a sign-in when READ_REQUIRES_LOGIN says so."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
+import time_machine
 from django.test import Client
 
 from ..factories.accounts import PASSWORD
@@ -140,3 +142,41 @@ def test_read_requires_login_sends_anonymous_readers_to_sign_in(settings, site_a
     assert (signed.status_code, signed.url) == (302, "/me/")
     for url in ("/", "/sites/", site_a.get_absolute_url()):
         assert anonymous.get(url).status_code == 200, url
+
+
+def test_guessing_passwords_locks_the_account_out_for_a_while(contact_a, contact_b):
+    visitor = browser()
+    for _guess in range(25):
+        fill(page_form(visitor.get(SIGN_IN)),
+             {"username": "alice", "password": "guess"}).submit(expect_errors=True)
+
+    right = fill(page_form(visitor.get(SIGN_IN)),
+                 {"username": "alice", "password": PASSWORD}).submit(expect_errors=True)
+
+    assert right.status_code == 429
+    assert "Sign-in locked for a while" in page_text(right)
+    assert "signing in as alice from here is locked for 15 minutes" in page_text(right)
+    assert_sent_to_sign_in(visitor.get("/me/"), "/me/")
+    # Another account from the same address still signs in.
+    other = fill(page_form(visitor.get(SIGN_IN)), {"username": "bob", "password": PASSWORD})
+    assert other.submit().status_code == 302
+
+
+def test_the_lockout_ends_after_its_time(contact_a):
+    visitor = browser()
+    for _guess in range(5):
+        fill(page_form(visitor.get(SIGN_IN)),
+             {"username": "alice", "password": "guess"}).submit(expect_errors=True)
+    with time_machine.travel(datetime.timedelta(minutes=16)):
+        right = fill(page_form(visitor.get(SIGN_IN)),
+                     {"username": "alice", "password": PASSWORD}).submit()
+    assert (right.status_code, right.url) == (302, "/me/")
+
+
+def test_a_wrong_password_or_two_does_not_lock_anyone_out(contact_a):
+    visitor = browser()
+    for _guess in range(4):
+        fill(page_form(visitor.get(SIGN_IN)),
+             {"username": "alice", "password": "guess"}).submit()
+    right = fill(page_form(visitor.get(SIGN_IN)), {"username": "alice", "password": PASSWORD})
+    assert right.submit().status_code == 302
