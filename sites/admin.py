@@ -9,6 +9,7 @@ from .models import (
     ExperimentSite,
     Federation,
     Site,
+    SiteContact,
     SiteException,
     SiteMigration,
     SiteToken,
@@ -52,6 +53,16 @@ class FederationAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class SiteContactInline(admin.TabularInline):
+    """Contacts added here are made by hand; those single sign-on made come and go with the
+    identity provider's groups."""
+
+    model = SiteContact
+    extra = 0
+    autocomplete_fields = ["user"]
+    readonly_fields = ["granted"]
+
+
 @admin.register(Site)
 class SiteAdmin(SimpleHistoryAdmin):
     list_display = ["name", "tier", "country", "kind", "institute", "retired_on"]
@@ -59,8 +70,8 @@ class SiteAdmin(SimpleHistoryAdmin):
                    ("retired_on", admin.EmptyFieldListFilter)]
     search_fields = ["name", "institute", "country", "experiment_sites__name"]
     filter_horizontal = ["federations"]
-    inlines = [ExperimentSiteInline, CapabilityValueInline, SiteExceptionInline,
-               AssessmentInline]
+    inlines = [ExperimentSiteInline, SiteContactInline, CapabilityValueInline,
+               SiteExceptionInline, AssessmentInline]
     actions = ["retire_sites"]
 
     @admin.action(description="Retire the selected sites", permissions=["change"])

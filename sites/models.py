@@ -79,6 +79,7 @@ class Site(NaturalKeyModel):
     institute = models.CharField(max_length=200, blank=True)
     contacts = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="contact_for_sites",
+        through="SiteContact",
         help_text="The people who report this site's capabilities.",
     )
     retired_on = models.DateField(
@@ -462,6 +463,27 @@ class AssessmentChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment} at {self.site}: {self.old_scenario} → {self.new_scenario}"
+
+
+class SiteContact(models.Model):
+    """A person who reports a site's capabilities, and how they became one: a WG member made
+    them one by hand, or the identity provider asserts it at each single sign-on (and a role
+    the provider no longer asserts is taken away at the next, wlcgstatus/oidc.py)."""
+
+    class Granted(models.TextChoices):
+        BY_HAND = "hand", "by hand"
+        BY_SIGN_ON = "sign-on", "by single sign-on"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    granted = models.CharField(max_length=10, choices=Granted.choices, default=Granted.BY_HAND)
+
+    class Meta:
+        db_table = "sites_site_contacts"  # the table the plain many-to-many had
+        unique_together = [("site", "user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.site} ({self.get_granted_display()})"
 
 
 class SiteTokenQuerySet(models.QuerySet):

@@ -2,7 +2,8 @@
 through mozilla-django-oidc, with the provider's groups mapped to the dashboard's roles:
 
 - a group in OIDC_WG_GROUPS makes the user a WG member (and leaving it, no longer one);
-- a group OIDC_SITE_CONTACT_PREFIX + a site's WLCG name makes the user a contact of it;
+- a group OIDC_SITE_CONTACT_PREFIX + a site's WLCG name makes the user a contact of it (and
+  leaving it, no longer one, unless a WG member made them one by hand);
 - a user with no mapped group is signed in and reads, like anyone.
 """
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from sites.models import Site
+from sites.models import Site, SiteContact
 from sites.permissions import WG_MEMBERS
 
 
@@ -38,5 +39,10 @@ def apply_roles(user, groups: list[str]) -> None:
         user.groups.remove(wg)
     prefix = settings.OIDC_SITE_CONTACT_PREFIX
     names = [group[len(prefix):] for group in groups if prefix and group.startswith(prefix)]
-    for site in Site.objects.filter(name__in=names):
-        site.contacts.add(user)
+    asserted = list(Site.objects.filter(name__in=names))
+    for site in asserted:  # a contact made one by hand stays one by hand
+        site.contacts.add(user, through_defaults={"granted": SiteContact.Granted.BY_SIGN_ON})
+    # The provider's groups are the truth for what sign-on granted: a role it no longer
+    # asserts goes, and with it the right of the user's tokens for that site to report.
+    (SiteContact.objects.filter(user=user, granted=SiteContact.Granted.BY_SIGN_ON)
+     .exclude(site__in=asserted).delete())

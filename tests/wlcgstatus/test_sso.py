@@ -7,10 +7,12 @@ import oidc_provider_mock
 import pytest
 import requests
 
+from sites.models import SiteContact, SiteToken
 from sites.permissions import WG_MEMBERS
 
 from ..factories.accounts import PASSWORD, UserFactory
 from ..factories.sites import make_site
+from ..helpers import post_values
 
 # The sign-on exchange with the provider does not depend on the database engine.
 pytestmark = [pytest.mark.urls("tests.wlcgstatus.sso_urls"), pytest.mark.backend_independent]
@@ -132,3 +134,40 @@ def test_local_accounts_keep_working_beside_single_sign_on(client, sso, django_u
     response = client.post("/accounts/login/", {"username": "local", "password": PASSWORD})
     assert response.status_code == 302
     assert client.get("/me/").context["user"].username == "local"
+
+
+def test_leaving_a_site_group_takes_the_contact_role_and_its_tokens_away(
+        client, sso, django_user_model):
+    site = make_site("FZK-LCG2", serves=("cms",))
+    sign_in(client, sso, "sam", {"email": "sam@kit.edu", "preferred_username": "sam",
+                                 "groups": ["site-contact:FZK-LCG2"]})
+    sam = django_user_model.objects.get(username="sam")
+    key = SiteToken.issue(site, "probe", sam)[1]
+    assert post_values(key, site.name, {"values": {"cvmfs": "yes"}}).status_code == 200
+    client.post("/accounts/logout/")
+
+    sign_in(client, sso, "sam", {"email": "sam@kit.edu", "preferred_username": "sam",
+                                 "groups": []})
+
+    assert not sam.contact_for_sites.exists()
+    assert client.get(f"/sites/{site.name}/capabilities/").status_code == 403
+    refused = post_values(key, site.name, {"values": {"cvmfs": "no"}})
+    assert refused.status_code == 403
+    assert "sam, who made this token, may no longer edit FZK-LCG2" in refused.json()["detail"]
+
+
+def test_a_contact_made_by_hand_stays_whatever_the_provider_says(client, sso,
+                                                                django_user_model):
+    site = make_site("FZK-LCG2", serves=("cms",))
+    make_site("DESY-HH")
+    sam = UserFactory(username="sam", email="sam@kit.edu", contact_for_sites=[site])
+    sign_in(client, sso, "sam", {"email": "sam@kit.edu", "preferred_username": "sam",
+                                 "groups": ["site-contact:FZK-LCG2", "site-contact:DESY-HH"]})
+    assert dict(SiteContact.objects.filter(user=sam).values_list("site__name", "granted")) == {
+        "FZK-LCG2": "hand", "DESY-HH": "sign-on"}
+    client.post("/accounts/logout/")
+
+    sign_in(client, sso, "sam", {"email": "sam@kit.edu", "preferred_username": "sam",
+                                 "groups": []})
+
+    assert list(sam.contact_for_sites.values_list("name", flat=True)) == ["FZK-LCG2"]
