@@ -15,6 +15,10 @@ def can_edit_site(user: AbstractBaseUser | AnonymousUser, site: Site) -> bool:
     return user.has_perm("sites.change_site") or site.contacts.filter(pk=user.pk).exists()
 
 
+def is_wg_member(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.is_superuser or user.groups.filter(name=WG_MEMBERS).exists()
+
+
 def can_manage_exceptions(user: AbstractBaseUser | AnonymousUser) -> bool:
     return user.has_perm("sites.change_siteexception")
 

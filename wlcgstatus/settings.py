@@ -246,6 +246,10 @@ LOGIN_REDIRECT_URL = "sites:my_sites"
 LOGOUT_REDIRECT_URL = "overview"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wlcgstatus@localhost")
 
+# Per person: reports being made at once, and asked for in any 24 hours.
+REPORTS_IN_PROGRESS_PER_USER = env.int("REPORTS_IN_PROGRESS_PER_USER", default=2)
+REPORTS_PER_DAY_PER_USER = env.int("REPORTS_PER_DAY_PER_USER", default=20)
+
 # A site's capabilities count as stale when no one has confirmed them for this long.
 CAPABILITY_CONFIRM_DAYS = env.int("CAPABILITY_CONFIRM_DAYS", default=180)
 
@@ -319,7 +323,7 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 # ("Name <address>", comma-separated), each 500 is also mailed to them.
 ADMINS = [parseaddr(admin) for admin in env.list("ADMINS", default=[])]
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")  # INFO adds every library's chatter
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -334,6 +338,5 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["stderr", *(["mail_admins"] if ADMINS else [])],
                    "level": LOG_LEVEL, "propagate": False},
-        "axes": {"level": "WARNING"},  # failures and lockouts, not its banner at each start
     },
 }

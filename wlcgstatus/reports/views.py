@@ -2,12 +2,15 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+
+from sites.permissions import is_wg_member
 
 from ..models import Report
 from ..queue import queue_available
@@ -29,7 +32,7 @@ def report_list(request):
 @login_required
 @require_POST
 def report_request(request):
-    form = ReportForm(request.POST)
+    form = ReportForm(request.POST, requested_by=request.user)
     available = queue_available()
     if not form.is_valid() or not available:
         if not available:
@@ -46,8 +49,11 @@ def report_request(request):
 
 
 def report_detail(request, pk: int):
-    return render(request, "reports/report_detail.html",
-                  {"report": get_object_or_404(Report, pk=pk)})
+    report = get_object_or_404(Report, pk=pk)
+    return render(request, "reports/report_detail.html", {
+        "report": report,
+        "may_retry": request.user.is_authenticated and can_retry(request.user, report),
+    })
 
 
 def report_status(request, pk: int):
@@ -71,6 +77,8 @@ def report_download(request, pk: int):
 @require_POST
 def report_retry(request, pk: int):
     report = get_object_or_404(Report, pk=pk, status=Report.Status.FAILED)
+    if not can_retry(request.user, report):
+        raise PermissionDenied("Only who asked for this report, or a WG member, may try it again.")
     if not queue_available():
         messages.error(request, QUEUE_DOWN)
         return redirect(report)
@@ -78,6 +86,10 @@ def report_retry(request, pk: int):
                                         error="", finished_at=None)
     _enqueue(report)
     return redirect(report)
+
+
+def can_retry(user, report: Report) -> bool:
+    return report.requested_by_id == user.pk or is_wg_member(user)
 
 
 def _enqueue(report: Report) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from wlcgstatus.models import Report
 
+from ...factories.accounts import UserFactory
 from ...helpers import REPORT_TITLE, download, request_report
 
 
@@ -99,3 +100,37 @@ def test_an_invalid_request_is_shown_again_with_the_message_and_the_entries(
         assert f'value="{data["since"]}"' in html
     assert re.search(rf'value="{data["format"]}"[^>]*checked', html)
     assert not Report.objects.exists()
+
+
+def test_no_one_keeps_the_queue_for_themselves(client, member, a_few_sites, settings):
+    client.force_login(member)
+    for _ in range(settings.REPORTS_IN_PROGRESS_PER_USER):  # no worker takes them meanwhile
+        assert client.post("/reports/new/", {"as_of": "2026-11-26", "format": "pdf"}
+                           ).status_code == 302
+
+    refused = client.post("/reports/new/", {"as_of": "2026-11-20", "format": "md"})
+
+    assert refused.status_code == 200
+    assert "You have 2 reports being made already: wait until one is done" in (
+        refused.content.decode())
+    assert refused.context["form"]["as_of"].value() == "2026-11-20"  # the entries are kept
+    assert Report.objects.count() == settings.REPORTS_IN_PROGRESS_PER_USER
+    # Someone else is not held up.
+    client.force_login(UserFactory(username="other"))
+    assert client.post("/reports/new/", {"as_of": "2026-11-26", "format": "md"}
+                       ).status_code == 302
+
+
+def test_a_day_holds_a_limited_number_of_reports_per_person(
+        client, member, a_few_sites, media, settings, django_capture_on_commit_callbacks):
+    settings.REPORTS_PER_DAY_PER_USER = 3
+    client.force_login(member)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post("/reports/new/", {"as_of": "2026-11-26", "format": "md"})
+    assert Report.objects.filter(status=Report.Status.DONE).count() == 3
+
+    refused = client.post("/reports/new/", {"as_of": "2026-11-26", "format": "md"})
+
+    assert "You have asked for 3 reports in the last 24 hours" in refused.content.decode()
+    assert Report.objects.count() == 3

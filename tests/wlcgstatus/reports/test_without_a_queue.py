@@ -35,7 +35,8 @@ def test_without_a_queue_no_report_is_made_and_the_dashboard_still_works(
     assert not Report.objects.exists()
 
     failed = Report.objects.create(as_of=datetime.date(2026, 11, 1), format="md",
-                                   status=Report.Status.FAILED, error="OSError: disk full")
+                                   status=Report.Status.FAILED, error="OSError: disk full",
+                                   requested_by=member)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(f"/reports/{failed.pk}/retry/", follow=True)
     assert callbacks == []
