@@ -8,7 +8,6 @@ import csv
 import datetime
 import random
 from collections import Counter
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -62,7 +61,7 @@ def invent_capabilities(rng: random.Random, kind: str, today: datetime.date
 
 def real_countries() -> Counter:
     """WLCG's countries, weighted by how many sites each has."""
-    path = Path(settings.BASE_DIR) / "fixtures" / "topology" / "wlcg-sites.csv"
+    path = settings.FILES_DIR / "fixtures" / "topology" / "wlcg-sites.csv"
     with open(path, newline="") as f:
         return Counter(row["country"] for row in csv.DictReader(f)
                        if row["country"] not in ("", "NULL"))

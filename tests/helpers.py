@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
+import secrets
 from urllib.parse import urlencode
 
 import time_machine
@@ -21,6 +23,8 @@ from webtest.forms import Form
 
 from sites.models import Assessment, AssessmentChange, CapabilityValue, Site, SiteException
 from wlcgstatus.models import Report
+
+from .settings import SUITE_ENVIRONMENT
 
 SIGN_IN = "/accounts/login/"
 SITES = "/sites/"
@@ -310,3 +314,19 @@ def database_url() -> str:
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def production_environment(**overrides: str) -> dict[str, str]:
+    """The documented file's values, a real key filled in, as the whole configuration: none
+    of the names the suite pins (tests/settings.py), no developer's .env. The rest of the
+    environment stays (where packages are installed from, certificates)."""
+    documented = {}
+    for line in (settings.BASE_DIR / "deploy" / "production.env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            documented[name] = value
+    documented["SECRET_KEY"] = secrets.token_urlsafe(50)
+    inherited = {name: value for name, value in os.environ.items()
+                 if name not in SUITE_ENVIRONMENT and not name.startswith("OIDC_")}
+    return {**inherited, **documented, "ENV_FILE": os.devnull,
+            "DJANGO_SETTINGS_MODULE": "wlcgstatus.settings", **overrides}

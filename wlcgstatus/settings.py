@@ -18,6 +18,9 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The templates, static files and fixtures, in a checkout (links to its top level) and in an
+# installed wheel (copies) alike.
+FILES_DIR = Path(__file__).parent / "files"
 
 env = environ.Env()
 # Names the environment lacks are read from a file, if there is one: .env next to the code,
@@ -75,7 +78,7 @@ ROOT_URLCONF = "wlcgstatus.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [FILES_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -133,8 +136,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")  # collectstatic's
+STATICFILES_DIRS = [FILES_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
@@ -316,7 +319,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/table.html"
-FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+FIXTURE_DIRS = [FILES_DIR / "fixtures"]
 
 # Logs go to stderr, where gunicorn, Celery and systemd collect them: every request that
 # fails (a 500 with its traceback, from django.request) included. With ADMINS set
@@ -338,5 +341,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["stderr", *(["mail_admins"] if ADMINS else [])],
                    "level": LOG_LEVEL, "propagate": False},
+        # A request for another host name (a scanner, a misdirected client): logged, not mailed.
+        "django.security.DisallowedHost": {"handlers": ["stderr"], "propagate": False},
     },
 }

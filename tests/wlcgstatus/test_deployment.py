@@ -2,8 +2,6 @@
 environment only, behind a proxy that terminates TLS, DEBUG off, errors logged."""
 
 import json
-import os
-import secrets
 import subprocess
 import sys
 
@@ -11,25 +9,11 @@ import pytest
 from django.conf import settings
 
 from ..factories.accounts import PASSWORD, UserFactory
-from ..helpers import database_url
+from ..helpers import database_url, production_environment
 
 pytestmark = pytest.mark.backend_independent  # settings and processes, whatever the database
 
 PUBLIC = "https://wlcgstatus.example.org"
-
-
-def production_environment(**overrides: str) -> dict[str, str]:
-    """The documented file's values, a real key filled in, as the only configuration: no
-    name of the suite's own environment, no developer's .env."""
-    documented = {}
-    for line in (settings.BASE_DIR / "deploy" / "production.env").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, value = line.partition("=")
-            documented[name] = value
-    documented["SECRET_KEY"] = secrets.token_urlsafe(50)
-    inherited = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
-    return {**inherited, **documented, "ENV_FILE": os.devnull,
-            "DJANGO_SETTINGS_MODULE": "wlcgstatus.settings", **overrides}
 
 
 def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -32,7 +32,7 @@ class Command(BaseCommand):
     help = "Build fixtures/demo.json from the WLCG topology in fixtures/topology/."
 
     def add_arguments(self, parser):
-        fixtures = Path(settings.BASE_DIR) / "fixtures"
+        fixtures = settings.FILES_DIR / "fixtures"
         parser.add_argument("--topology", type=Path, default=fixtures / "topology")
         parser.add_argument("--output", type=Path, default=fixtures / "demo.json")
         parser.add_argument("--history-output", type=Path,

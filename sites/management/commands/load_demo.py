@@ -1,7 +1,6 @@
 import datetime
 import json
 from collections import defaultdict
-from pathlib import Path
 
 import time_machine
 from django.conf import settings
@@ -19,7 +18,7 @@ from wlcgstatus.snapshots import take_snapshots
 
 DEMO_PASSWORD = "demo"
 DEMO_CONTACT_SITES = ["DESY-HH", "FZK-LCG2", "GRIF"]
-HISTORY = Path(settings.BASE_DIR) / "fixtures" / "demo-history.json"
+HISTORY = settings.FILES_DIR / "fixtures" / "demo-history.json"
 
 
 class Command(BaseCommand):
