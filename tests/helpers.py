@@ -319,7 +319,8 @@ def database_url() -> str:
 def production_environment(**overrides: str) -> dict[str, str]:
     """The documented file's values, a real key filled in, as the whole configuration: none
     of the names the suite pins (tests/settings.py), no developer's .env. The rest of the
-    environment stays (where packages are installed from, certificates)."""
+    environment stays (where packages are installed from, certificates), but no DJANGO_*
+    switch: the browser tests allow async-unsafe calls, which the deployment check refuses."""
     documented = {}
     for line in (settings.BASE_DIR / "deploy" / "production.env").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
@@ -327,6 +328,6 @@ def production_environment(**overrides: str) -> dict[str, str]:
             documented[name] = value
     documented["SECRET_KEY"] = secrets.token_urlsafe(50)
     inherited = {name: value for name, value in os.environ.items()
-                 if name not in SUITE_ENVIRONMENT and not name.startswith("OIDC_")}
+                 if name not in SUITE_ENVIRONMENT and not name.startswith(("OIDC_", "DJANGO_"))}
     return {**inherited, **documented, "ENV_FILE": os.devnull,
             "DJANGO_SETTINGS_MODULE": "wlcgstatus.settings", **overrides}
