@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 import psycopg
@@ -33,7 +34,7 @@ def answers(connect) -> bool:
 
 
 pytestmark = [
-    pytest.mark.backend_independent,  # it runs PostgreSQL whatever the suite runs on
+    pytest.mark.production,  # it runs PostgreSQL whatever the suite runs on
     pytest.mark.skipif(not answers(lambda: psycopg.connect(POSTGRES, connect_timeout=3).close()),
                        reason=f"no PostgreSQL answers at {POSTGRES}: production runs on it"),
     pytest.mark.skipif(not answers(lambda: redis.Redis.from_url(REDIS_URL).ping()),
@@ -151,3 +152,27 @@ def test_production_serves_from_the_package_makes_reports_and_stops_on_sigterm(p
     os.killpg(process.pid, signal.SIGTERM)
     assert process.wait(timeout=60) == 0
     assert not re.search(r"Traceback", log.read_text())
+
+
+def test_the_load_test_reports_its_figures_and_finds_every_accepted_write(tmp_path):
+    """scripts/loadtest.py as the README runs it, small: a database of its own, the
+    production stack, readers, API clients and probes; the figures per kind of request."""
+    database = f"wlcgstatus_load_{os.getpid()}"
+    env = {**production_environment(), "SITES": "120", "USERS": "10", "DURATION": "12s",
+           "LOAD_DATABASE": database, "LOAD_REDIS_URL": REDIS_URL, "WEB_WORKERS": "2",
+           "TMPDIR": str(tmp_path)}
+    try:
+        run = subprocess.run([sys.executable, "scripts/loadtest.py"], cwd=settings.BASE_DIR,
+                             env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = {line[:24].strip(): line[24:].split() for line in run.stdout.splitlines()
+            if re.match(r"(overview|site page|api: probe report|all) +\d", line)}
+    assert set(rows) == {"overview", "site page", "api: probe report", "all"}, run.stdout
+    requests_made, errors = (int(figure.replace(",", "")) for figure in rows["all"][:2])
+    assert requests_made > 20 and errors == 0, run.stdout
+    accepted = re.search(r"every accepted write is in the history: yes \((\d+) of \1\)",
+                         run.stdout)
+    assert accepted and int(accepted[1]) > 0, run.stdout
