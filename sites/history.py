@@ -24,13 +24,21 @@ from experiments.models import (
     Scenario,
 )
 
-from .models import CapabilityValue, ExperimentSite, Site, SiteException, SiteMigration
+from .models import (
+    AssessmentChange,
+    CapabilityValue,
+    ExperimentSite,
+    Site,
+    SiteException,
+    SiteMigration,
+)
 
 CREATED, CHANGED, DELETED = "created", "changed", "deleted"
 # The reason on the records a bulk load (the demo) starts the history from: not changes
 # themselves, but what the first change to each row is compared with.
 BASELINE = "Baseline: the data as loaded"
 NOT_RECORDED = "(not recorded)"
+POLICY_ENGINE = "policy"  # who changes a scenario: the engine, from what others changed
 
 
 @dataclass
@@ -43,12 +51,14 @@ class Change:
     new: str
     action: str  # CREATED, CHANGED or DELETED
     reason: str = ""
+    experiment: str = ""  # the experiment's name, where the change is one experiment's
 
 
 @dataclass
 class Tracked:
     """How to read one model's history: what it loads with each record, which site a
-    record belongs to, its subject and the value shown for it."""
+    record belongs to, its subject and the value shown for it, and the experiment it is
+    about (the field to filter on, and the experiment a record names)."""
 
     model: type[models.Model]
     site_field: str | None
@@ -56,6 +66,8 @@ class Tracked:
     subject: Callable
     shown: Callable
     many_to_many: tuple[str, ...] = ()  # the related records it shows, to prefetch
+    experiment_field: str | None = None  # None: about no experiment in particular
+    experiment: Callable = lambda record: ""
 
 
 TRACKED = [
@@ -68,17 +80,22 @@ TRACKED = [
     Tracked(CapabilityValue, "site_id", ["capability"], lambda r: r.capability.name,
             lambda r: r.value),
     Tracked(ExperimentSite, "site_id", ["experiment"], lambda r: f"{r.experiment.name} name",
-            lambda r: r.name),
+            lambda r: r.name, experiment_field="experiment_id",
+            experiment=lambda r: r.experiment.name),
     Tracked(SiteException, "site_id", ["experiment", "kind"],
             lambda r: f"{r.experiment.name} exception",
             lambda r: f"{r.kind.name} until {r.expires_on or 'no expiry'}"
-                      + (f", revoked on {r.revoked_on}" if r.revoked_on else "")),
-    Tracked(SiteMigration, "site_id", ["migration", "completed_step"],
+                      + (f", revoked on {r.revoked_on}" if r.revoked_on else ""),
+            experiment_field="experiment_id", experiment=lambda r: r.experiment.name),
+    Tracked(SiteMigration, "site_id", ["migration__experiment", "completed_step"],
             lambda r: r.migration.name,
-            lambda r: r.completed_step.name if r.completed_step else "not started"),
+            lambda r: r.completed_step.name if r.completed_step else "not started",
+            experiment_field="migration__experiment_id",
+            experiment=lambda r: r.migration.experiment.name),
     # The WG's reference data: plans, scenarios, capabilities, exception kinds, migrations.
     Tracked(Experiment, None, [], lambda r: f"{r.name} plan",
-            lambda r: Truncator(" ".join(r.plan.split())).chars(120)),
+            lambda r: Truncator(" ".join(r.plan.split())).chars(120),
+            experiment_field="id", experiment=lambda r: r.name),
     Tracked(Scenario, None, [], lambda r: f"Scenario “{r.short_name}”",
             lambda r: f"{r.name} ({r.get_compliance_display()}); pilot: {r.pilot_credentials}; "
                       f"payload: {r.payload_credentials}"),
@@ -90,21 +107,28 @@ TRACKED = [
             lambda r: f"{r.scenario.short_name}"
                       + (f", standing for {r.get_applies_to_display()} sites" if r.applies_to
                          else ", must expire" if r.requires_expiry else ", no expiry needed")
-                      + (f", at most {r.max_months} months" if r.max_months else "")),
+                      + (f", at most {r.max_months} months" if r.max_months else ""),
+            experiment_field="experiment_id", experiment=lambda r: r.experiment.name),
     Tracked(Migration, None, ["experiment"], lambda r: f"{r.experiment.name} migration",
-            lambda r: r.name),
+            lambda r: r.name, experiment_field="experiment_id",
+            experiment=lambda r: r.experiment.name),
     Tracked(LHCPeriod, None, [], lambda r: f"LHC period {r.name}",
             lambda r: f"{r.starts_on} to {r.ends_on}"),
-    Tracked(MigrationStep, None, ["migration", "target_period"],
+    Tracked(MigrationStep, None, ["migration__experiment", "target_period"],
             lambda r: f"{r.migration.name} step {r.position}",
             lambda r: f"{r.name}, target "
-                      f"{r.target_period.name if r.target_period else r.target_date or 'none'}"),
+                      f"{r.target_period.name if r.target_period else r.target_date or 'none'}",
+            experiment_field="migration__experiment_id",
+            experiment=lambda r: r.migration.experiment.name),
     Tracked(PolicyRule, None, ["experiment", "scenario"],
             lambda r: f"{r.experiment.name} rule {r.position}",
-            lambda r: f"{r.summary} → {r.scenario.short_name}"),
+            lambda r: f"{r.summary} → {r.scenario.short_name}",
+            experiment_field="experiment_id", experiment=lambda r: r.experiment.name),
     Tracked(RuleCondition, None, ["rule__experiment", "capability"],
             lambda r: f"{r.rule.experiment.name} rule {r.rule.position} condition",
-            lambda r: f"{r.capability.name} {r.get_operator_display()} {r.value}"),
+            lambda r: f"{r.capability.name} {r.get_operator_display()} {r.value}",
+            experiment_field="rule__experiment_id",
+            experiment=lambda r: r.rule.experiment.name),
 ]
 
 
@@ -125,15 +149,20 @@ def connect() -> None:
 
 
 def site_history(site: Site, limit: int = 100) -> list[Change]:
-    """The latest changes to one site and everything it reported, newest first."""
+    """The latest changes to one site and everything it reported, newest first, with what
+    they did to its scenarios."""
     return _changes([t for t in TRACKED if t.site_field], limit, site=site)
 
 
 def all_changes(limit: int = 200, since: datetime.datetime | None = None,
-                until: datetime.datetime | None = None) -> list[Change]:
+                until: datetime.datetime | None = None,
+                experiment: Experiment | None = None) -> list[Change]:
     """The latest changes WG-wide (made from `since` and before `until`, when given): sites,
-    their reports and exceptions, and the WG's reference data and policies."""
-    changes = _changes(TRACKED, limit, until=until)
+    their reports, exceptions and scenarios, and the WG's reference data and policies. For an
+    experiment: what is about it alone (its names, exceptions, migrations, plan, policy and
+    the scenarios of its sites)."""
+    tracked = [t for t in TRACKED if experiment is None or t.experiment_field]
+    changes = _changes(tracked, limit, until=until, experiment=experiment)
     return [change for change in changes if since is None or change.when >= since]
 
 
@@ -141,8 +170,9 @@ SCAN_FACTOR = 20  # records read per change shown, at most: confirmations add re
 
 
 def _changes(tracked: list[Tracked], limit: int, site: Site | None = None,
-             until: datetime.datetime | None = None) -> list[Change]:
-    changes = []
+             until: datetime.datetime | None = None,
+             experiment: Experiment | None = None) -> list[Change]:
+    changes = _scenario_changes(limit, site, until, experiment)
     for entry in tracked:
         related = ["history_user", *entry.related]
         # Records before a period's start are read too: each change shows what it changed from.
@@ -152,11 +182,41 @@ def _changes(tracked: list[Tracked], limit: int, site: Site | None = None,
             records = records.filter(**{entry.site_field: site.pk})
         elif entry.site_field == "site_id":
             related.append("site")
+        if experiment is not None:
+            records = records.filter(**{entry.experiment_field: experiment.pk})
         records = (records.select_related(*related).prefetch_related(*entry.many_to_many)
                    .order_by("-history_date", "-history_id"))
         changes += _visible_changes(records[:limit * SCAN_FACTOR], entry, site)
     changes.sort(key=lambda change: change.when, reverse=True)
     return changes[:limit]
+
+
+def _scenario_changes(limit: int, site: Site | None, until: datetime.datetime | None,
+                      experiment: Experiment | None) -> list[Change]:
+    """What the policy engine concluded from the changes: a site's scenario for an
+    experiment, with the engine's reason."""
+    records = AssessmentChange.objects.select_related("site", "experiment", "old_scenario",
+                                                      "new_scenario")
+    if until:
+        records = records.filter(changed_at__lt=until)
+    if site is not None:
+        records = records.filter(site=site)
+    if experiment is not None:
+        records = records.filter(experiment=experiment)
+    actions = {AssessmentChange.Event.STARTED: CREATED, AssessmentChange.Event.STOPPED: DELETED}
+    return [Change(when=record.changed_at, who=POLICY_ENGINE, site=record.site.name,
+                   subject=f"{record.experiment.name} scenario",
+                   old=_scenario_name(record.old_scenario)
+                   if record.event != AssessmentChange.Event.STARTED else "",
+                   new=_scenario_name(record.new_scenario)
+                   if record.event != AssessmentChange.Event.STOPPED else "",
+                   action=actions.get(record.event, CHANGED), reason=record.reason,
+                   experiment=record.experiment.name)
+            for record in records.order_by("-changed_at", "-id")[:limit]]
+
+
+def _scenario_name(scenario: Scenario | None) -> str:
+    return scenario.short_name if scenario else "Unknown"
 
 
 def _visible_changes(newest_first, entry: Tracked, site: Site | None) -> list[Change]:
@@ -173,6 +233,7 @@ def _visible_changes(newest_first, entry: Tracked, site: Site | None) -> list[Ch
             new=value if record.history_type != "-" else "",
             action={"+": CREATED, "~": CHANGED, "-": DELETED}[record.history_type],
             reason=record.history_change_reason or "",
+            experiment=_read(entry.experiment, record),
         ))
 
     for record in newest_first:

@@ -104,6 +104,7 @@ def site_detail(request, name: str):
         "today": today,
         "can_edit": can_edit_site(request.user, site),
         "can_manage_exceptions": can_manage_exceptions(request.user),
+        "public_url": settings.SITE_URL,
     })
 
 

@@ -3,6 +3,7 @@
 from collections import Counter
 from pathlib import Path
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import FileResponse
@@ -10,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from experiments.models import Experiment, Migration, Scenario
+from experiments.models import Compliance, Experiment, Migration, Scenario
 from sites.cache import cached
 from sites.history import all_changes
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
@@ -18,6 +19,7 @@ from sites.tables import SiteTable, with_table_columns
 from sites.timeline import end_of
 
 from . import charts, trends
+from .badges import Badge, badge_response
 from .forms import PeriodForm
 from .reports.compose import changes_between
 from .summary import migration_progress, sites_url, summarise
@@ -44,8 +46,7 @@ def _overview(today) -> dict:
 def experiment_detail(request, slug: str):
     experiment = get_object_or_404(Experiment, slug=slug)
     today = timezone.localdate()
-    summary, chart, trend, trend_chart, decided = cached(
-        f"experiment:{slug}:{today}", lambda: _experiment_figures(experiment, today))
+    summary, chart, trend, trend_chart, decided = experiment_figures(experiment, today)
     rules = [(rule, decided[RULE, rule.id]) for rule in
              experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
     exception_kinds = [(kind, decided[EXCEPTION, kind.id])
@@ -73,7 +74,13 @@ def experiment_detail(request, slug: str):
         "table": table,
         "all_sites_url": sites_url(experiment=experiment.slug),
         "today": today,
+        "public_url": settings.SITE_URL,
     })
+
+
+def experiment_figures(experiment: Experiment, today) -> tuple:
+    return cached(f"experiment:{experiment.slug}:{today}",
+                  lambda: _experiment_figures(experiment, today))
 
 
 def _experiment_figures(experiment: Experiment, today) -> tuple:
@@ -172,6 +179,27 @@ def changes(request):
     else:
         context["history"] = all_changes(limit=200)
     return render(request, "wlcgstatus/changes.html", context)
+
+
+def experiment_badge(request, slug: str):
+    """“CMS · 73% target”: the share of the experiment's sites in the target class."""
+    experiment = get_object_or_404(Experiment, slug=slug)
+    summary = experiment_figures(experiment, timezone.localdate())[0]
+    target = next(figure for figure in summary.compliance if figure.key == Compliance.TARGET)
+    return badge_response(request, Badge(experiment.name, f"{target.share}% target",
+                                         Compliance.TARGET.colour))
+
+
+def site_badge(request, name: str, experiment: str):
+    """“CMS · Isolated in containers”: the site's scenario for the experiment, in its class's
+    colour; Unknown as such, and “stale” where no one has confirmed the capabilities."""
+    assessment = get_object_or_404(
+        Assessment.objects.with_confirmation().select_related("experiment", "scenario"),
+        site__name=name, experiment__slug=experiment)
+    message = assessment.scenario.short_name if assessment.scenario else "Unknown"
+    return badge_response(request, Badge(
+        assessment.experiment.name, f"{message} · stale" if assessment.stale else message,
+        assessment.compliance.colour))
 
 
 def probe_script(request):
