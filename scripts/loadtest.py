@@ -28,6 +28,7 @@ DATABASE = os.environ.get("LOAD_DATABASE", "wlcgstatus_load")
 SITES = int(os.environ.get("SITES", "20000"))
 USERS = int(os.environ.get("USERS", "30"))
 DURATION = os.environ.get("DURATION", "60s")
+VENV = os.environ.get("VENV", "")  # where production installs itself (default: a new one)
 PROBE_SITES = 200  # sites with a probe token
 HOST = "wlcgstatus.example.org"
 
@@ -135,7 +136,7 @@ def main() -> None:
         production = subprocess.Popen(
             ["bash", "scripts/production"], cwd=CHECKOUT, stdout=output,
             stderr=subprocess.STDOUT, start_new_session=True,
-            env={**env, "BIND": f"127.0.0.1:{port}", "VENV": str(work / "venv"),
+            env={**env, "BIND": f"127.0.0.1:{port}", "VENV": VENV or str(work / "venv"),
                  "STATE_DIR": str(work / "state")})
     try:
         address = f"http://127.0.0.1:{port}"

@@ -59,16 +59,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict[str, str]:
+    """Where production installs itself and collects its static files, shared by the
+    module's tests as by an operator's restarts: an install again only replaces wlcgstatus,
+    and unchanged static files are not collected again."""
+    where = tmp_path_factory.mktemp("production")
+    return {"VENV": str(where / "venv"), "STATIC_ROOT": str(where / "static")}
+
+
 @pytest.fixture
-def production(database, tmp_path):
+def production(database, tmp_path, installed):
     """The production command, started; its address, its environment and its output."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     port = free_port()
     env = production_environment(
         DATABASE_URL=database, REDIS_URL=REDIS_URL, ALLOWED_HOSTS="wlcgstatus.example.org",
         MEDIA_ROOT=str(tmp_path / "media"), BIND=f"127.0.0.1:{port}", WEB_WORKERS="2",
-        TASK_WORKERS="1", VENV=str(tmp_path / "venv"), STATE_DIR=str(tmp_path / "state"),
-        EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
+        TASK_WORKERS="1", STATE_DIR=str(tmp_path / "state"),
+        EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend", **installed)
     log = tmp_path / "production.log"
     with open(log, "w") as output:
         process = subprocess.Popen(["bash", "scripts/production"], cwd=settings.BASE_DIR,
@@ -154,13 +163,14 @@ def test_production_serves_from_the_package_makes_reports_and_stops_on_sigterm(p
     assert not re.search(r"Traceback", log.read_text())
 
 
-def test_the_load_test_reports_its_figures_and_finds_every_accepted_write(tmp_path):
+def test_the_load_test_reports_its_figures_and_finds_every_accepted_write(tmp_path,
+                                                                          installed):
     """scripts/loadtest.py as the README runs it, small: a database of its own, the
     production stack, readers, API clients and probes; the figures per kind of request."""
     database = f"wlcgstatus_load_{os.getpid()}"
     env = {**production_environment(), "SITES": "120", "USERS": "10", "DURATION": "12s",
            "LOAD_DATABASE": database, "LOAD_REDIS_URL": REDIS_URL, "WEB_WORKERS": "2",
-           "TMPDIR": str(tmp_path)}
+           "TMPDIR": str(tmp_path), **installed}
     try:
         run = subprocess.run([sys.executable, "scripts/loadtest.py"], cwd=settings.BASE_DIR,
                              env=env, capture_output=True, text=True, timeout=600)
