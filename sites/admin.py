@@ -12,6 +12,7 @@ from .models import (
     SiteContact,
     SiteException,
     SiteMigration,
+    SiteSource,
     SiteToken,
 )
 
@@ -63,15 +64,46 @@ class SiteContactInline(admin.TabularInline):
     readonly_fields = ["granted"]
 
 
+class SiteSourceInline(admin.TabularInline):
+    """What the imports record: which sources list the site, since when it is gone from one,
+    and the state a source gives it."""
+
+    model = SiteSource
+    fields = ["source", "listed_since", "gone_since", "state"]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ProposedForRetirement(admin.SimpleListFilter):
+    """The sites in service a source marks closed or suspended, or no longer lists: those the
+    import runs page proposes for retirement."""
+
+    title = "proposed for retirement"
+    parameter_name = "proposed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "yes":
+            return queryset
+        return queryset.filter(
+            pk__in=SiteSource.objects.proposing_retirement().values("site_id"))
+
+
 @admin.register(Site)
 class SiteAdmin(SimpleHistoryAdmin):
     list_display = ["name", "tier", "country", "kind", "institute", "retired_on"]
-    list_filter = ["tier", "kind", "experiment_sites__experiment", "country",
-                   ("retired_on", admin.EmptyFieldListFilter)]
+    list_filter = [ProposedForRetirement, "tier", "kind", "experiment_sites__experiment",
+                   "country", ("retired_on", admin.EmptyFieldListFilter)]
     search_fields = ["name", "institute", "country", "experiment_sites__name"]
     filter_horizontal = ["federations"]
-    inlines = [ExperimentSiteInline, SiteContactInline, CapabilityValueInline,
-               SiteExceptionInline, AssessmentInline]
+    inlines = [SiteSourceInline, ExperimentSiteInline, SiteContactInline,
+               CapabilityValueInline, SiteExceptionInline, AssessmentInline]
     actions = ["retire_sites"]
 
     @admin.action(description="Retire the selected sites", permissions=["change"])

@@ -145,6 +145,80 @@ class ExperimentSite(NaturalKeyModel):
         return f"{self.experiment}: {self.name}"
 
 
+class SiteSourceQuerySet(models.QuerySet):
+    def proposing_retirement(self) -> SiteSourceQuerySet:
+        """The listings that propose a site in service for retirement: the source marks it
+        closed or suspended, or no longer lists it."""
+        return self.filter(site__retired_on=None).filter(
+            models.Q(state__in=SiteSource.LEAVING_STATES) | models.Q(gone_since__isnull=False))
+
+
+class SiteSource(NaturalKeyModel):
+    """That a source of truth (CRIC, GOCDB) lists a site, or did: which sources a site comes
+    from, since when one no longer lists it, and what the source says of the site's state.
+    A site is gone only from the sources that had it (sites/importers/apply.py)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="sources")
+    source = models.CharField(max_length=10)  # the importer's label: "CRIC", "GOCDB"
+    listed_since = models.DateField(default=datetime.date.today)
+    gone_since = models.DateField(
+        null=True, blank=True, help_text="The first import that no longer listed the site.")
+    state = models.CharField(
+        max_length=30, blank=True,
+        help_text="What the source says of the site, e.g. CRIC's “closed” or “suspended”.")
+
+    # A source's states that mean the site is leaving it: a WG member should consider
+    # retiring it (the site page and the import runs propose it).
+    LEAVING_STATES = frozenset({"closed", "suspended"})
+
+    objects = NaturalKeyManager.from_queryset(SiteSourceQuerySet)()
+    natural_key_fields = ("site__name", "source")
+
+    class Meta:
+        ordering = ["site", "source"]
+        constraints = [models.UniqueConstraint(fields=["site", "source"],
+                                               name="unique_site_source")]
+
+    def __str__(self) -> str:
+        return f"{self.site} in {self.source}"
+
+    @property
+    def leaving(self) -> bool:
+        return self.state in self.LEAVING_STATES
+
+
+class ImportRun(models.Model):
+    """One import from a source of truth, scheduled or by hand, kept with its outcome and
+    what it changed (or would have, for a dry run), for the WG's import runs page."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "scheduled"
+        PAGE = "page", "by hand, on this page"
+        COMMAND = "command", "by hand, on the command line"
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "applied"
+        DRY_RUN = "dry-run", "dry run, nothing changed"
+        FAILED = "failed", "failed, nothing changed"
+
+    source = models.CharField(max_length=10)
+    location = models.CharField(max_length=500, help_text="The file or URL read.")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    seconds = models.FloatField(null=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    summary = models.TextField(blank=True)  # the counts line, or why it failed
+    lines = models.JSONField(default=list)  # the diff, one change a line
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.source} import of {self.started_at:%Y-%m-%d %H:%M}: {self.outcome}"
+
+
 class CapabilityValue(NaturalKeyModel):
     """What a site reported for one capability, by whom and when."""
 

@@ -19,4 +19,5 @@ urlpatterns = [
     path("exceptions/<int:pk>/renew/", views.exception_renew, name="exception_renew"),
     path("exceptions/<int:pk>/revoke/", views.exception_revoke, name="exception_revoke"),
     path("me/", views.my_sites, name="my_sites"),
+    path("imports/", views.import_runs, name="import_runs"),
 ]

@@ -4,8 +4,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Max, Prefetch
+from django.db.models.functions import Lower
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,14 +40,17 @@ from .models import (
     EXPIRY_WARNING_DAYS,
     Assessment,
     CapabilityValue,
+    ImportRun,
     Site,
     SiteException,
     SiteMigration,
+    SiteSource,
     SiteToken,
 )
 from .permissions import can_edit_site, can_manage_exceptions
 from .recompute import preview
 from .tables import SiteExport, SiteTable, stream_csv, with_table_columns
+from .tasks import import_from_cric
 from .updates import changes_since, current_values, record_capabilities, values_token
 
 
@@ -78,7 +83,7 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
 
 
 def site_detail(request, name: str):
-    site = get_object_or_404(Site.objects.prefetch_related("federations"), name=name)
+    site = get_object_or_404(Site.objects.prefetch_related("federations", "sources"), name=name)
     reported = {value.capability_id: value for value in
                 CapabilityValue.objects.filter(site=site).select_related("reported_by")}
     capabilities = [(definition, reported.get(definition.id))
@@ -349,3 +354,34 @@ def exception_revoke(request, pk: int):
 
 def _person(user) -> str:
     return user.get_full_name() or user.get_username()
+
+
+@login_required
+def import_runs(request):
+    """The imports from the sources of truth, newest first, with what each changed or why it
+    failed; the sites they propose for retirement; and, for WG members, a CRIC import now."""
+    if not request.user.has_perm("sites.view_importrun"):
+        raise PermissionDenied("Only WG members see the import runs.")
+    if request.method == "POST":
+        if not request.user.has_perm("sites.add_importrun"):
+            raise PermissionDenied("Only WG members start an import.")
+        if not settings.CRIC_URL:
+            messages.error(request, "No CRIC_URL is configured: there is nothing to import from.")
+            return redirect("sites:import_runs")
+        dry_run = request.POST.get("dry_run") == "on"
+        result = import_from_cric.delay(trigger=ImportRun.Trigger.PAGE,
+                                        user_id=request.user.pk, dry_run=dry_run)
+        if result.ready():  # run in-process (no broker): its run is below
+            messages.success(request, "The CRIC import ran: its run is at the top below.")
+        else:
+            messages.success(request, "The CRIC import started: reload the page to see its run.")
+        return redirect("sites:import_runs")
+    runs = Paginator(ImportRun.objects.select_related("started_by"), 25)
+    proposed = (SiteSource.objects.proposing_retirement().select_related("site")
+                .order_by(Lower("site__name"), "source"))
+    return render(request, "sites/import_runs.html", {
+        "runs": runs.get_page(request.GET.get("page")),
+        "proposed": proposed,
+        "cric_url": settings.CRIC_URL,
+        "can_start": request.user.has_perm("sites.add_importrun"),
+    })

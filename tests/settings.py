@@ -20,6 +20,8 @@ SUITE_ENVIRONMENT = {
     "SITE_URL": "http://127.0.0.1:8000",
     "MEDIA_ROOT": str(Path(tempfile.gettempdir()) / "wlcgstatus-test-media"),
     "CAPABILITY_CONFIRM_DAYS": "180",
+    "CRIC_URL": "",
+    "IMPORT_MAX_GONE_SHARE": "0.2",
     "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     "STATICFILES_STORAGE": "django.contrib.staticfiles.storage.StaticFilesStorage",
 }

@@ -267,6 +267,13 @@ CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# The sources of truth (sites/importers/): with CRIC_URL set (CRIC's resource-centre query,
+# e.g. https://wlcg-cric.cern.ch/api/core/rcsite/query/?json), beat imports from it daily.
+CRIC_URL = env.str("CRIC_URL", default="")
+# An import that would make more than this share of a source's sites gone is refused unless
+# explicitly allowed (--allow-gone): a cut-off file must not mark the grid gone.
+IMPORT_MAX_GONE_SHARE = env.float("IMPORT_MAX_GONE_SHARE", default=0.2)
+
 CELERY_BEAT_SCHEDULE = {
     # Exceptions expire at midnight without any edit: the stored assessments must follow.
     "recompute-assessments-nightly": {
@@ -282,6 +289,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=7, minute=0),
     },
 }
+if CRIC_URL:
+    CELERY_BEAT_SCHEDULE["import-cric-daily"] = {
+        "task": "sites.tasks.import_from_cric",
+        "schedule": crontab(hour=6, minute=0),  # before the WG's working day in Europe
+    }
 
 # The JSON API (/api/): anyone may read (signed-in users only when READ_REQUIRES_LOGIN); a
 # site's capabilities are written with a token of that site. Lists come 50 to a page, up to

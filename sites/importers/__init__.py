@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 URL_TIMEOUT = 60  # seconds; CRIC answers its full resource-centre query in a few
+SHOWN_LENGTH = 60  # characters of a value an error message quotes
+# The sources by authority: a field two sources give is the first one's, for the sites it lists.
+AUTHORITY = ("CRIC", "GOCDB")
 
 
 class SourceError(ValueError):
@@ -39,6 +42,7 @@ class SiteRecord:
     tier: int | None = None
     federations: tuple[str, ...] = ()
     names: tuple[NameRecord, ...] = ()
+    state: str = ""  # what the source says of the site, e.g. "closed"
 
 
 @dataclass(frozen=True)
@@ -49,14 +53,31 @@ class Source:
     fields: tuple[str, ...]  # the Site fields it gives, e.g. ("tier", "country")
     federations: bool  # whether it gives each site's federations
     names: bool  # whether it gives each site's experiment names
-    # Whether it lists every site: only then is a site missing from it gone.
-    complete: bool
+
+
+def blank_if_missing(value) -> str:
+    """A text value, stripped; "" where a source says it has none. CRIC writes a missing value
+    as null, as an empty string or as the text "NULL"; every parser reads them alike."""
+    if value is None:
+        return ""
+    value = value.strip()
+    return "" if value.upper() == "NULL" else value
+
+
+def shown(value) -> str:
+    """A value quoted for an error message, cut to SHOWN_LENGTH characters: a record's name
+    may be anything, ten kilobytes of it included."""
+    text = str(value)
+    if len(text) > SHOWN_LENGTH:
+        text = f"{text[:SHOWN_LENGTH]}… ({len(text):,} characters)"
+    return f'"{text}"'
 
 
 @dataclass
 class Parsed:
     records: list[SiteRecord]
     skipped: list[str] = field(default_factory=list)  # what the parser left out, and why
+    next_page: str = ""  # the URL of the source's next page, for a paged source
 
 
 def read_text(path_or_url: str) -> str:

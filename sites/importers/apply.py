@@ -2,12 +2,17 @@
 in one transaction: the same for every source.
 
 Sites are matched by name, experiment names by (experiment, name). An import is an update,
-never a reload, and deletes nothing silently: a site missing from a complete source is listed
-as gone and kept until a WG member retires it; an experiment name is removed only from a site
-the source still lists, and the output says so.
+never a reload, and deletes nothing silently. Each site records which sources list it
+(`SiteSource`): a site missing from a source that listed it is gone from that source (since
+the day of that import), and kept until a WG member retires it; a site is never gone from a
+source that did not have it. Each source owns its fields: a field two sources give is taken
+from the first source by `AUTHORITY` that lists the site, so that two sources do not undo
+each other's values. An experiment name is removed only from a site the source still lists,
+and the output says so.
 
-Everything is saved one object at a time through the ORM, so that the history records each
-change; the sites changed are recomputed once, at the end.
+A dry run applies the diff in the same transaction and rolls it back: it validates exactly
+as the import does and reports the same errors. Sites are saved one at a time through the ORM,
+so that the history records each change; the sites changed are recomputed once, at the end.
 """
 
 from __future__ import annotations
@@ -16,14 +21,17 @@ import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import models, transaction
+from django.utils import timezone
 
 from experiments.models import Experiment
-from sites.models import ExperimentSite, Federation, Site
+from sites.models import ExperimentSite, Federation, Site, SiteSource
 from sites.recompute import recompute_sites, recomputing_once
 
-from . import SiteRecord, Source, SourceError
+from . import AUTHORITY, SiteRecord, Source, SourceError, shown
 
 # What can happen to an experiment name, in the order the output lists them.
 ADDED, MOVED, RENAMED, RETIERED, REMOVED = (
@@ -58,53 +66,128 @@ class NameChange:
 
 
 @dataclass
+class StateChange:
+    site: str
+    old: str
+    new: str
+
+    @property
+    def leaving(self) -> bool:
+        return self.new in SiteSource.LEAVING_STATES
+
+
+@dataclass
 class Diff:
     source: Source
+    day: datetime.date  # the import's day: since when a site it no longer lists is gone
     added: list[SiteRecord] = field(default_factory=list)
     changed: list[SiteChange] = field(default_factory=list)
     unchanged: int = 0
-    gone: list[str] = field(default_factory=list)  # missing from a complete source, kept
-    back: list[tuple[str, datetime.date]] = field(default_factory=list)  # retired, listed again
+    newly_listed: list[str] = field(default_factory=list)  # known sites, new to this source
+    gone: list[str] = field(default_factory=list)  # no longer listed since this import
+    still_gone: int = 0  # gone since an earlier import, and still
+    back: list[tuple[str, datetime.date]] = field(default_factory=list)  # listed again
+    retired: list[tuple[str, datetime.date]] = field(default_factory=list)  # listed, retired
+    states: list[StateChange] = field(default_factory=list)
     names: list[NameChange] = field(default_factory=list)
+    listed_before: int = 0  # sites this source listed before the import
+    reference_loaded: bool = False  # the database had no experiments: the WG's were loaded
 
 
-def import_records(records: list[SiteRecord], source: Source, *, dry_run: bool = False
-                   ) -> Diff:
+def import_records(records: list[SiteRecord], source: Source, *, dry_run: bool = False,
+                   allow_gone: bool = False) -> Diff:
     """The difference between the records and the database, applied unless a dry run. One
-    transaction: the diff is applied to the database it was computed from, and a record
-    refused halfway leaves nothing changed."""
+    transaction: the diff is applied to the database it was computed from, a record refused
+    halfway leaves nothing changed, and a dry run is rolled back after the same validation.
+    A diff that makes more than IMPORT_MAX_GONE_SHARE of the source's sites gone is refused,
+    unless `allow_gone`: a truncated file is far likelier than a grid that lost them."""
     with transaction.atomic():
+        reference_loaded = _load_reference_data_if_missing()
         diff = compute_diff(records, source)
-        if not dry_run:
-            apply_diff(diff)
+        diff.reference_loaded = reference_loaded
+        if not allow_gone:
+            _check_gone_share(diff)
+        apply_diff(diff)
+        if dry_run:
+            transaction.set_rollback(True)
     return diff
+
+
+def _load_reference_data_if_missing() -> bool:
+    """A fresh database knows no experiment, so no experiment name could be imported: load
+    the WG's reference data (the experiments, their policies), as `load_demo` does."""
+    if Experiment.objects.exists():
+        return False
+    call_command("loaddata", "reference", verbosity=0)
+    return True
 
 
 # Computing the difference (reads only)
 
 def compute_diff(records: list[SiteRecord], source: Source) -> Diff:
     _check(records, source)
-    sites = {site.name: site for site in Site.objects.prefetch_related("federations")}
-    diff = Diff(source=source)
+    sites = {site.name: site for site in Site.objects.prefetch_related("federations", "sources")}
+    diff = Diff(source=source, day=timezone.localdate())
     for record in records:
         site = sites.get(record.name)
+        listing = _listing(site, source) if site else None
+        if record.state != (listing.state if listing else ""):
+            diff.states.append(StateChange(record.name, listing.state if listing else "",
+                                           record.state))
         if site is None:
             diff.added.append(record)
             continue
+        if listing is None:
+            diff.newly_listed.append(site.name)
+        elif listing.gone_since is not None:
+            diff.back.append((site.name, listing.gone_since))
         changes = _field_changes(site, record, source)
         if changes:
             diff.changed.append(SiteChange(record.name, changes))
         else:
             diff.unchanged += 1
         if site.retired_on is not None:
-            diff.back.append((site.name, site.retired_on))
-    if source.complete:
-        listed = {record.name for record in records}
-        diff.gone = sorted(name for name, site in sites.items()
-                           if name not in listed and site.retired_on is None)
+            diff.retired.append((site.name, site.retired_on))
+    listed = {record.name for record in records}
+    for name, site in sites.items():
+        listing = _listing(site, source)
+        if listing is None:
+            continue
+        diff.listed_before += listing.gone_since is None
+        if name not in listed:
+            if listing.gone_since is None:
+                diff.gone.append(name)
+            else:
+                diff.still_gone += 1
+    diff.gone.sort()
     if source.names:
         diff.names = _name_changes(records)
     return diff
+
+
+def _listing(site: Site, source: Source) -> SiteSource | None:
+    return next((row for row in site.sources.all() if row.source == source.label), None)
+
+
+def _owned_fields(site: Site, source: Source) -> tuple[str, ...]:
+    """The fields the source gives for this site: all it gives, unless a source with more
+    authority lists the site."""
+    rank = AUTHORITY.index(source.label)
+    if any(AUTHORITY.index(row.source) < rank for row in site.sources.all()
+           if row.gone_since is None and row.source in AUTHORITY):
+        return ()
+    return source.fields
+
+
+def _check_gone_share(diff: Diff) -> None:
+    limit = settings.IMPORT_MAX_GONE_SHARE
+    if diff.gone and len(diff.gone) > limit * diff.listed_before:
+        label = diff.source.label
+        raise SourceError(
+            f"Refused: this {label} data would make {len(diff.gone)} of the "
+            f"{diff.listed_before} sites {label} lists gone, more than the "
+            f"{limit:.0%} an import may (IMPORT_MAX_GONE_SHARE). A cut-off file is the likelier "
+            f"cause; if {label} really no longer lists them, import with --allow-gone.")
 
 
 def _check(records: list[SiteRecord], source: Source) -> None:
@@ -114,7 +197,7 @@ def _check(records: list[SiteRecord], source: Source) -> None:
     owner: dict[tuple[str, str], str] = {}  # (experiment, name) -> the site given it
     slugs = set(Experiment.objects.values_list("slug", flat=True))
     for record in records:
-        label = f'{source.label} record "{record.name}"'
+        label = f"{source.label} record {shown(record.name)}"
         if record.name in seen:
             raise SourceError(f"{label} appears twice")
         seen.add(record.name)
@@ -122,17 +205,18 @@ def _check(records: list[SiteRecord], source: Source) -> None:
             continue
         for name in record.names:
             if name.experiment not in slugs:
-                raise SourceError(f'{label}: unknown experiment "{name.experiment}"')
+                raise SourceError(f"{label}: unknown experiment {shown(name.experiment)}")
             key = (name.experiment, name.name)
             if key in owner:
-                raise SourceError(f'{label}: {name.experiment} name "{name.name}" is also '
-                                  f'given to "{owner[key]}"')
+                raise SourceError(f"{label}: {name.experiment} name {shown(name.name)} is "
+                                  f"also given to {shown(owner[key])}")
             owner[key] = record.name
 
 
 def _field_changes(site: Site, record: SiteRecord, source: Source) -> list[FieldChange]:
     changes = [FieldChange(name, getattr(site, name), getattr(record, name))
-               for name in source.fields if getattr(site, name) != getattr(record, name)]
+               for name in _owned_fields(site, source)
+               if getattr(site, name) != getattr(record, name)]
     if source.federations:
         old = tuple(sorted(federation.name for federation in site.federations.all()))
         new = tuple(sorted(record.federations))
@@ -193,14 +277,36 @@ def apply_diff(diff: Diff) -> None:
     for change in diff.changed:
         _change_site(sites[change.name], change.changes, diff.source, reason)
     left = _apply_names(diff.names, diff.source, reason)
+    _record_listings(diff)
     # The signals note the site a name is saved with; the site a name moved away from may no
     # longer serve that experiment. All are recomputed once, at the end.
     recompute_sites(left)
 
 
+def _record_listings(diff: Diff) -> None:
+    """Which sites the source lists now: new listings, sites gone from it since today or back
+    in it, and the state it gives each."""
+    label = diff.source.label
+    site_ids = dict(Site.objects.values_list("name", "id"))
+    states = {change.site: change.new for change in diff.states}
+    SiteSource.objects.bulk_create(
+        SiteSource(site_id=site_ids[name], source=label, listed_since=diff.day,
+                   state=states.get(name, ""))
+        for name in [*(record.name for record in diff.added), *diff.newly_listed])
+    gone_since = {site_ids[name]: diff.day for name in diff.gone}
+    gone_since |= {site_ids[name]: None for name, _since in diff.back}
+    states = {site_ids[name]: state for name, state in states.items()}
+    changed = []
+    for listing in SiteSource.objects.filter(source=label, site_id__in={*gone_since, *states}):
+        listing.gone_since = gone_since.get(listing.site_id, listing.gone_since)
+        listing.state = states.get(listing.site_id, listing.state)
+        changed.append(listing)
+    SiteSource.objects.bulk_update(changed, ["gone_since", "state"], batch_size=500)
+
+
 def _add_site(record: SiteRecord, source: Source, reason: str) -> None:
     site = Site(name=record.name, **{name: getattr(record, name) for name in source.fields})
-    _save(site, record.name, source, reason)
+    _save(site, f"{source.label} record {shown(record.name)}", reason)
     if source.federations:
         site.federations.set(_federations(record.federations))
 
@@ -210,7 +316,7 @@ def _change_site(site: Site, changes: list[FieldChange], source: Source, reason:
     for change in fields:
         setattr(site, change.field, change.new)
     if fields:
-        _save(site, site.name, source, reason)
+        _save(site, f"{source.label} record {shown(site.name)}", reason)
     for change in changes:
         if change.field == FEDERATIONS:
             site.federations.set(_federations(change.new))
@@ -245,19 +351,21 @@ def _apply_names(changes: list[NameChange], source: Source, reason: str) -> set[
                 left.add(row.site_id)
                 row.site = sites[change.site]
         row.tier = change.tier
-        _save(row, change.site, source, reason)
+        _save(row, f"{source.label} record {shown(change.site)}, {change.experiment} name "
+                   f"{shown(change.name)}", reason)
     return left
 
 
-def _save(instance: models.Model, record: str, source: Source, reason: str) -> None:
+def _save(instance: models.Model, where: str, reason: str) -> None:
     """Validate as the admin would, so that a value the database cannot hold (a country code
-    of three letters, say) is refused naming its record, and save with the history's reason."""
+    of three letters, say) is refused naming its record (`where`), and save with the
+    history's reason."""
     try:
         instance.full_clean()
     except ValidationError as error:
         problems = "; ".join(f"{name}: {' '.join(messages)}"
                              for name, messages in error.message_dict.items())
-        raise SourceError(f'{source.label} record "{record}": {problems}') from error
+        raise SourceError(f"{where}: {problems}") from error
     instance._change_reason = reason
     instance.save()
 
@@ -265,20 +373,30 @@ def _save(instance: models.Model, record: str, source: Source, reason: str) -> N
 # Telling what it did
 
 def describe(diff: Diff) -> list[str]:
-    """The diff, one change a line: sites added, fields changed old → new, names added,
-    moved, renamed, given a new tier or removed, sites gone."""
+    """The diff, one change a line: sites added, fields changed old → new, sites the source
+    lists anew, names added, moved, renamed, given a new tier or removed, states changed,
+    sites newly gone, back again, or listed though retired."""
     label = diff.source.label
-    lines = [f"Added site {record.name}: " + ", ".join(
+    lines = ["Loaded the WG's reference data (experiments, policies): this database had none"
+             ] if diff.reference_loaded else []
+    lines += [f"Added site {record.name}: " + ", ".join(
         f"{name} {_shown(getattr(record, name))}" for name in _given(diff.source))
         for record in diff.added]
     lines += [f"Changed site {change.name}: " + "; ".join(
         f"{item.field} {_shown(item.old)} → {_shown(item.new)}" for item in change.changes)
         for change in diff.changed]
+    lines += [f"Now also in {label}: {name}" for name in diff.newly_listed]
     lines += [_name_line(change, label) for change in diff.names]
+    # A new site's state goes without saying, unless it is leaving already.
+    added = {record.name for record in diff.added}
+    lines += [f"{label} state of {change.site}: {_shown(change.old)} → {_shown(change.new)}"
+              + (" (proposed for retirement: a WG member decides)" if change.leaving else "")
+              for change in diff.states if change.leaving or change.site not in added]
     lines += [f"Gone from {label}: {name} (kept until a WG member retires it)"
               for name in diff.gone]
-    lines += [f"Back in {label}: {name}, retired on {day} (left retired: a WG member decides)"
-              for name, day in diff.back]
+    lines += [f"Back in {label}: {name}, gone since {day}" for name, day in diff.back]
+    lines += [f"Listed by {label}: {name}, retired on {day} (left retired: a WG member "
+              "decides)" for name, day in diff.retired]
     return lines
 
 
@@ -286,9 +404,11 @@ def summary(diff: Diff, *, dry_run: bool) -> str:
     head = (f"Dry run of the {diff.source.label} import, nothing changed" if dry_run
             else f"Imported from {diff.source.label}")
     text = (f"{head}: sites {len(diff.added)} added, {len(diff.changed)} changed, "
-            f"{diff.unchanged} unchanged")
-    if diff.source.complete:
-        text += f", {len(diff.gone)} gone (kept)"
+            f"{diff.unchanged} unchanged, {len(diff.gone)} newly gone (kept), "
+            f"{len(diff.back)} back, {diff.still_gone} still gone")
+    leaving = sum(change.leaving for change in diff.states)
+    if leaving:
+        text += f", {leaving} proposed for retirement ({diff.source.label} state)"
     if diff.source.names:
         counts = Counter(change.action for change in diff.names)
         text += "; experiment names " + ", ".join(

@@ -72,8 +72,8 @@ def base():
 def test_first_import_adds_sites_with_tiers_countries_federations_and_names():
     output = run("import_cric", CRIC / "base.json")
 
-    assert "sites 6 added, 0 changed, 0 unchanged, 0 gone (kept); experiment names 37 added" \
-        in output
+    assert ("sites 6 added, 0 changed, 0 unchanged, 0 newly gone (kept), 0 back, 0 still gone; "
+            "experiment names 37 added") in output
     desy = Site.objects.get(name="DESY-HH")
     assert (desy.tier, desy.country, desy.country_code) == (2, "Germany", "DE")
     assert sorted(desy.federations.values_list("name", flat=True)) == [
@@ -90,8 +90,8 @@ def test_the_same_data_again_changes_nothing(base):
 
     output = run("import_cric", CRIC / "base.json")
 
-    assert "sites 0 added, 0 changed, 6 unchanged, 0 gone (kept); experiment names 0 added, " \
-           "0 moved, 0 renamed, 0 tier changed, 0 removed." in output
+    assert ("sites 0 added, 0 changed, 6 unchanged, 0 newly gone (kept), 0 back, 0 still gone; "
+            "experiment names 0 added, 0 moved, 0 renamed, 0 tier changed, 0 removed.") in output
     assert snapshot() == before
 
 
@@ -146,8 +146,8 @@ def test_a_site_gone_from_cric_is_listed_and_kept_with_its_names(base):
     output = run("import_cric", CRIC / "changed.json")
 
     assert "Gone from CRIC: praguelcg2 (kept until a WG member retires it)" in output
-    assert "sites 1 added, 1 changed, 4 unchanged, 1 gone (kept); experiment names 1 added, " \
-           "1 moved, 1 renamed, 0 tier changed, 1 removed." in output
+    assert ("sites 1 added, 1 changed, 4 unchanged, 1 newly gone (kept), 0 back, 0 still gone; "
+            "experiment names 1 added, 1 moved, 1 renamed, 0 tier changed, 1 removed.") in output
     prague = Site.objects.get(name="praguelcg2")
     assert (prague.tier, prague.retired_on) == (2, None)
     assert sorted(prague.experiment_sites.values_list("name", flat=True)) == ["Prague",
@@ -172,10 +172,10 @@ def test_a_wg_member_retires_a_gone_site_in_the_admin_and_it_keeps_its_data(base
     assert (prague.tier, prague.country) == (2, "Czechia")
     assert prague.experiment_sites.count() == 2
     assert prague.history.first().history_change_reason == "Retired by wanda"
-    # Retired, it is no longer listed as gone.
+    # Gone since the last import, it is no longer listed as newly gone: only counted.
     output = run("import_cric", CRIC / "changed.json")
     assert "Gone from CRIC" not in output
-    assert "0 gone (kept)" in output
+    assert "0 newly gone (kept), 0 back, 1 still gone" in output
 
 
 def test_a_retired_site_back_in_cric_is_listed_and_left_retired(base):
@@ -184,7 +184,10 @@ def test_a_retired_site_back_in_cric_is_listed_and_left_retired(base):
 
     output = run("import_cric", CRIC / "base.json")
 
-    assert f"Back in CRIC: praguelcg2, retired on {timezone.localdate()}" in output
+    today = timezone.localdate()
+    assert f"Back in CRIC: praguelcg2, gone since {today}" in output
+    assert (f"Listed by CRIC: praguelcg2, retired on {today} (left retired: a WG member "
+            "decides)") in output
     assert Site.objects.get(name="praguelcg2").retired_on == timezone.localdate()
 
 
@@ -347,21 +350,25 @@ def test_a_site_whose_only_lhcb_name_is_removed_is_no_longer_assessed_for_lhcb(
 
 # GOCDB
 
-def test_gocdb_adds_the_sites_cric_does_not_cover_and_updates_countries(base):
+def test_gocdb_adds_the_sites_cric_does_not_cover_and_leaves_cric_its_fields(base):
     output = run("import_gocdb", GOCDB / "sites.xml")
 
     assert "Added site BERNUNI-GRID: country Switzerland, country_code CH" in output
-    assert "Changed site praguelcg2: country Czechia → Czech Republic" in output
+    assert "Now also in GOCDB: praguelcg2" in output
     assert "Skipped Basel Infrastructure: closed in GOCDB" in output
-    # GOCDB lists only some sites: the others are not gone.
+    # GOCDB never had the sites only CRIC lists: they are not gone from it.
     assert "Gone" not in output
-    assert output.rstrip().endswith("Imported from GOCDB: sites 1 added, 1 changed, 1 unchanged.")
+    # CRIC lists praguelcg2: its country is CRIC's, whatever GOCDB calls it.
+    assert "Changed site" not in output
+    assert output.rstrip().endswith(
+        "Imported from GOCDB: sites 1 added, 0 changed, 2 unchanged, 0 newly gone (kept), "
+        "0 back, 0 still gone.")
     bern = Site.objects.get(name="BERNUNI-GRID")
     assert (bern.tier, bern.country_code, bern.federations.count()) == (None, "CH", 0)
     assert not Site.objects.filter(name="Basel Infrastructure").exists()
     # GOCDB has no tiers, federations or experiment names: those stay CRIC's.
     prague = Site.objects.get(name="praguelcg2")
-    assert (prague.country, prague.tier) == ("Czech Republic", 2)
+    assert (prague.country, prague.tier) == ("Czechia", 2)
     assert prague.federations.get().name == "CZ-Prague-T2"
     assert prague.experiment_sites.count() == 2
 
@@ -379,8 +386,8 @@ def test_gocdb_dry_run_changes_nothing(base):
 def test_gocdb_record_without_a_country_changes_nothing_and_names_the_record(base):
     before = snapshot()
 
-    with pytest.raises(CommandError, match='GOCDB record "praguelcg2": missing attribute '
-                                           '"COUNTRY"'):
+    with pytest.raises(CommandError, match='GOCDB record "praguelcg2": missing "COUNTRY" '
+                                           r'\(as attributes or child elements\)'):
         run("import_gocdb", GOCDB / "missing-country.xml")
 
     assert snapshot() == before

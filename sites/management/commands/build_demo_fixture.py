@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand
 
 from sites.synthetic import invent_capabilities
 
+TOPOLOGY_DATE = datetime.date(2026, 4, 15)  # the day CRIC gave fixtures/topology/
 DEMO_DATE = datetime.date(2026, 11, 26)  # the day the demo's dates are relative to
 HISTORY_START = DEMO_DATE - datetime.timedelta(days=365)  # the day the demo's history starts
 DEPLOYED_IN_THE_YEAR = 0.3  # of the sites with a container runtime today
@@ -99,6 +100,10 @@ def demo_objects(sites: list[dict], names: list[dict]) -> tuple[list[dict], list
             "federations": [[f] for f in site["federations"].split(";") if f],
             "kind": kind,
             "institute": site["institute"],
+        }})
+        objects.append({"model": "sites.sitesource", "fields": {
+            "site": [name], "source": "CRIC", "listed_since": TOPOLOGY_DATE.isoformat(),
+            "state": site["cert_status"],
         }})
         rng = random.Random(name)
         capabilities = invent_capabilities(rng, kind, DEMO_DATE)
