@@ -131,9 +131,9 @@ def compute_diff(records: list[SiteRecord], source: Source) -> Diff:
     for record in records:
         site = sites.get(record.name)
         listing = _listing(site, source) if site else None
-        if record.state != (listing.state if listing else ""):
-            diff.states.append(StateChange(record.name, listing.state if listing else "",
-                                           record.state))
+        old_state = listing.state if listing else ""
+        if record.state != old_state:
+            diff.states.append(StateChange(record.name, old_state, record.state))
         if site is None:
             diff.added.append(record)
             continue

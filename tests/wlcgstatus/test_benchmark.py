@@ -28,3 +28,6 @@ def test_the_benchmark_prints_each_measure_and_the_same_query_counts_at_each_siz
     # the last step: 400 sites serving all 4 experiments
     assert re.search(r"recompute of 1,600 assessments .* bulk insert", report)
     assert "CSV export peak memory at 400 / at 200:" in report
+    assert re.search(r"CRIC import of the 2026 topology \(383 centres\) into a database without "
+                     r"them: \d+\.\d s \(target: under 10 s\); again, nothing changed: \d+\.\d s",
+                     report)
