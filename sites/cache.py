@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.apps import apps
@@ -20,6 +22,10 @@ logger = logging.getLogger(__name__)
 VERSION_KEY = "dashboard:version"
 TIMEOUT = 24 * 3600
 T = TypeVar("T")
+# The models of these apps that no cached page shows: writing them invalidates nothing.
+NOT_CACHED = {"sites.ImportRun"}
+# Within `invalidating_once`: whether a write happened, to invalidate once on leaving.
+_written: ContextVar[list[bool] | None] = ContextVar("dashboard_cache_written", default=None)
 
 
 def cached(name: str, build: Callable[[], T]) -> T:
@@ -34,12 +40,39 @@ def cached(name: str, build: Callable[[], T]) -> T:
     return value
 
 
-def invalidate(**kwargs) -> str:
+def invalidate() -> str:
     """A new version: everything cached under the old one is no longer read. Random, not the
     time: two writes within one tick of the clock (or under a stopped one) still differ."""
     version = secrets.token_hex(8)
     write(VERSION_KEY, version, None)
     return version
+
+
+def invalidate_on_write(**kwargs) -> None:
+    """The signals' handler: invalidate now, or once on leaving `invalidating_once`."""
+    written = _written.get()
+    if written is None:
+        invalidate()
+    else:
+        written[0] = True
+
+
+@contextmanager
+def invalidating_once() -> Iterator[None]:
+    """Within it, a write only notes that the cached pages are stale; leaving it invalidates
+    once, if anything was written: an import writing a thousand rows (and their history)
+    moves the version once instead of at each row. Nested, the outermost one invalidates."""
+    if _written.get() is not None:
+        yield
+        return
+    written = [False]
+    token = _written.set(written)
+    try:
+        yield
+    finally:
+        _written.reset(token)
+        if written[0]:
+            invalidate()
 
 
 def read(key: str):
@@ -59,12 +92,14 @@ def write(key: str, value, timeout: int | None) -> None:
 
 
 def connect() -> None:
-    """Every write to the WG's data (any model of these apps) invalidates, and so does every
-    recomputation (which writes in bulk, without model signals)."""
+    """Every write to the WG's data (any model of these apps but NOT_CACHED) invalidates,
+    and so does every recomputation (which writes in bulk, without model signals)."""
     for label in ("experiments", "sites"):
         for model in apps.get_app_config(label).get_models():
+            if model._meta.label in NOT_CACHED:
+                continue
             uid = f"dashboard-cache-{model._meta.label}"
-            post_save.connect(invalidate, sender=model, dispatch_uid=uid)
-            post_delete.connect(invalidate, sender=model, dispatch_uid=uid)
-    m2m_changed.connect(invalidate, dispatch_uid="dashboard-cache-m2m")
-    assessments_recomputed.connect(invalidate, dispatch_uid="dashboard-cache-recompute")
+            post_save.connect(invalidate_on_write, sender=model, dispatch_uid=uid)
+            post_delete.connect(invalidate_on_write, sender=model, dispatch_uid=uid)
+    m2m_changed.connect(invalidate_on_write, dispatch_uid="dashboard-cache-m2m")
+    assessments_recomputed.connect(invalidate_on_write, dispatch_uid="dashboard-cache-recompute")

@@ -28,6 +28,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from experiments.models import Experiment
+from sites.cache import invalidating_once
 from sites.models import ExperimentSite, Federation, Site, SiteSource
 from sites.recompute import recompute_sites, recomputing_once
 
@@ -101,7 +102,8 @@ def import_records(records: list[SiteRecord], source: Source, *, dry_run: bool =
     halfway leaves nothing changed, and a dry run is rolled back after the same validation.
     A diff that makes more than IMPORT_MAX_GONE_SHARE of the source's sites gone is refused,
     unless `allow_gone`: a truncated file is far likelier than a grid that lost them."""
-    with transaction.atomic():
+    # The cached pages are invalidated once, after the transaction: not at each row saved.
+    with invalidating_once(), transaction.atomic():
         reference_loaded = _load_reference_data_if_missing()
         diff = compute_diff(records, source)
         diff.reference_loaded = reference_loaded
@@ -271,11 +273,12 @@ def _name_changes(records: list[SiteRecord]) -> list[NameChange]:
 @recomputing_once()
 def apply_diff(diff: Diff) -> None:
     reason = f"Import from {diff.source.label}"  # shown with each change in the history
+    federations = _federations(diff)
     for record in diff.added:
-        _add_site(record, diff.source, reason)
+        _add_site(record, diff.source, reason, federations)
     sites = Site.objects.in_bulk([change.name for change in diff.changed], field_name="name")
     for change in diff.changed:
-        _change_site(sites[change.name], change.changes, diff.source, reason)
+        _change_site(sites[change.name], change.changes, diff.source, reason, federations)
     left = _apply_names(diff.names, diff.source, reason)
     _record_listings(diff)
     # The signals note the site a name is saved with; the site a name moved away from may no
@@ -304,14 +307,16 @@ def _record_listings(diff: Diff) -> None:
     SiteSource.objects.bulk_update(changed, ["gone_since", "state"], batch_size=500)
 
 
-def _add_site(record: SiteRecord, source: Source, reason: str) -> None:
+def _add_site(record: SiteRecord, source: Source, reason: str,
+              federations: dict[str, Federation]) -> None:
     site = Site(name=record.name, **{name: getattr(record, name) for name in source.fields})
     _save(site, f"{source.label} record {shown(record.name)}", reason)
-    if source.federations:
-        site.federations.set(_federations(record.federations))
+    if source.federations and record.federations:
+        site.federations.add(*(federations[name] for name in record.federations))
 
 
-def _change_site(site: Site, changes: list[FieldChange], source: Source, reason: str) -> None:
+def _change_site(site: Site, changes: list[FieldChange], source: Source, reason: str,
+                 federations: dict[str, Federation]) -> None:
     fields = [change for change in changes if change.field != FEDERATIONS]
     for change in fields:
         setattr(site, change.field, change.new)
@@ -319,11 +324,20 @@ def _change_site(site: Site, changes: list[FieldChange], source: Source, reason:
         _save(site, f"{source.label} record {shown(site.name)}", reason)
     for change in changes:
         if change.field == FEDERATIONS:
-            site.federations.set(_federations(change.new))
+            site.federations.set([federations[name] for name in change.new])
 
 
-def _federations(names: tuple[str, ...]) -> list[Federation]:
-    return [Federation.objects.get_or_create(name=name)[0] for name in names]
+def _federations(diff: Diff) -> dict[str, Federation]:
+    """Every federation by name, those the diff names first created, in one query each way."""
+    named = {name for record in diff.added for name in record.federations}
+    named |= {name for change in diff.changed for item in change.changes
+              if item.field == FEDERATIONS for name in item.new}
+    known = {federation.name: federation for federation in Federation.objects.all()}
+    new = [Federation(name=name) for name in sorted(named - set(known))]
+    for federation in new:
+        _validate(federation, f"{diff.source.label} federation {shown(federation.name)}")
+    Federation.objects.bulk_create(new)
+    return {federation.name: federation for federation in Federation.objects.all()}
 
 
 def _apply_names(changes: list[NameChange], source: Source, reason: str) -> set[int]:
@@ -357,17 +371,27 @@ def _apply_names(changes: list[NameChange], source: Source, reason: str) -> set[
 
 
 def _save(instance: models.Model, where: str, reason: str) -> None:
+    """Validate, and save with the history's reason."""
+    _validate(instance, where)
+    instance._change_reason = reason
+    instance.save()
+
+
+def _validate(instance: models.Model, where: str) -> None:
     """Validate as the admin would, so that a value the database cannot hold (a country code
-    of three letters, say) is refused naming its record (`where`), and save with the
-    history's reason."""
+    of three letters, say) is refused naming its record (`where`)."""
     try:
-        instance.full_clean()
+        # Uniqueness is the diff's own: sites are matched by name and experiment names by
+        # (experiment, name), and _check refuses a file that repeats either; and the rows a
+        # row points to were read from the database. Checking either again would cost a
+        # query per row.
+        instance.full_clean(exclude=[field.name for field in instance._meta.fields
+                                     if field.is_relation],
+                            validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         problems = "; ".join(f"{name}: {' '.join(messages)}"
                              for name, messages in error.message_dict.items())
         raise SourceError(f"{where}: {problems}") from error
-    instance._change_reason = reason
-    instance.save()
 
 
 # Telling what it did

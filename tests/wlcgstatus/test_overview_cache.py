@@ -1,17 +1,21 @@
 """The overview and the experiment pages' counts are cached; every change to what they show
 must show at once."""
 
+from unittest.mock import patch
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from experiments.models import PolicyRule, Scenario
+from sites import cache
 from sites.models import Site
 from sites.updates import record_capabilities
 
 from ..factories.exceptions import grant
 from ..factories.sites import make_site
 from ..helpers import day
+from ..sites.test_import import CRIC, run
 
 
 @pytest.fixture
@@ -130,3 +134,15 @@ def test_every_page_serves_when_the_cache_cannot_be_reached(client, settings, tw
     for url in ("/", "/sites/", "/sites/CH-BARE/", "/experiments/cms/", "/api/summary/"):
         assert client.get(url).status_code == 200, url
     assert cms_card(client)["Non-compliant"] == 1
+
+
+def test_an_import_shows_at_once_and_moves_the_cache_version_once(client, two_cms_sites):
+    unknown = cms_card(client)["Unknown"]
+
+    with patch("sites.cache.write", wraps=cache.write) as write:
+        run("import_cric", CRIC / "base.json")
+
+    # Hundreds of rows and their history written, the cached pages invalidated once.
+    assert [call.args[0] for call in write.call_args_list].count(cache.VERSION_KEY) == 1
+    # The CMS sites the import brought (none has reported yet) show on the overview.
+    assert cms_card(client)["Unknown"] > unknown
