@@ -10,6 +10,7 @@ from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Exists, ExpressionWrapper, OuterRef
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -348,6 +349,16 @@ class LHCPeriod(NaturalKeyModel):
             raise ValidationError({"ends_on": "A period cannot end before it starts."})
 
 
+class MigrationQuerySet(models.QuerySet):
+    def with_derived(self) -> MigrationQuerySet:
+        """Each migration's `derived` read in its own query, for a list that shows no steps:
+        it has steps, and none that only a WG member records."""
+        steps = MigrationStep.objects.filter(migration=OuterRef("pk"))
+        by_hand = steps.filter(capability=None, done_in=None)
+        return self.annotate(steps_all_derived=ExpressionWrapper(
+            Exists(steps) & ~Exists(by_hand), output_field=models.BooleanField()))
+
+
 class Migration(NaturalKeyModel):
     """A tracked rollout, e.g. ALICE's move from AliEn to JAliEn, made of ordered steps."""
 
@@ -357,6 +368,7 @@ class Migration(NaturalKeyModel):
     description = models.TextField()
 
     history = HistoricalRecords()
+    objects = NaturalKeyManager.from_queryset(MigrationQuerySet)()
     natural_key_fields = ("experiment__slug", "slug")
 
     class Meta:
@@ -375,6 +387,8 @@ class Migration(NaturalKeyModel):
     def derived(self) -> bool:
         """Whether each site's progress follows its reports and assessments: every step says
         when it is done. Otherwise WG members record it by hand."""
+        if "steps_all_derived" in self.__dict__:  # read by the query (with_derived)
+            return self.steps_all_derived
         steps = list(self.steps.all())
         return bool(steps) and all(step.derived for step in steps)
 

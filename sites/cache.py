@@ -16,8 +16,6 @@ from django.apps import apps
 from django.core.cache import cache
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from .recompute import assessments_recomputed
-
 logger = logging.getLogger(__name__)
 VERSION_KEY = "dashboard:version"
 TIMEOUT = 24 * 3600
@@ -94,6 +92,9 @@ def write(key: str, value, timeout: int | None) -> None:
 def connect() -> None:
     """Every write to the WG's data (any model of these apps but NOT_CACHED) invalidates,
     and so does every recomputation (which writes in bulk, without model signals)."""
+    # Imported here: the recomputation reads the history, which reads through this cache.
+    from .recompute import assessments_recomputed
+
     for label in ("experiments", "sites"):
         for model in apps.get_app_config(label).get_models():
             if model._meta.label in NOT_CACHED:

@@ -24,6 +24,7 @@ from experiments.models import (
     Scenario,
 )
 
+from .cache import cached
 from .models import (
     AssessmentChange,
     CapabilityValue,
@@ -173,6 +174,24 @@ def _changes(tracked: list[Tracked], limit: int, site: Site | None = None,
              until: datetime.datetime | None = None,
              experiment: Experiment | None = None) -> list[Change]:
     changes = _scenario_changes(limit, site, until, experiment)
+    of_sites = [entry for entry in tracked if entry.site_field]
+    changes += _records(of_sites, limit, site, until, experiment)
+    # The WG's reference data changes only when the WG edits it: its history (nine tables)
+    # is cached as the overview's figures are, under the version every write moves on.
+    reference = [entry for entry in tracked if not entry.site_field]
+    if reference:
+        changes += cached(
+            f"reference-changes:{limit}:{until.timestamp() if until else ''}:"
+            f"{experiment.pk if experiment else ''}",
+            lambda: _records(reference, limit, site, until, experiment))
+    changes.sort(key=lambda change: change.when, reverse=True)
+    return changes[:limit]
+
+
+def _records(tracked: list[Tracked], limit: int, site: Site | None,
+             until: datetime.datetime | None, experiment: Experiment | None) -> list[Change]:
+    """The changes the history of these models records."""
+    changes = []
     for entry in tracked:
         related = ["history_user", *entry.related]
         # Records before a period's start are read too: each change shows what it changed from.
@@ -187,8 +206,7 @@ def _changes(tracked: list[Tracked], limit: int, site: Site | None = None,
         records = (records.select_related(*related).prefetch_related(*entry.many_to_many)
                    .order_by("-history_date", "-history_id"))
         changes += _visible_changes(records[:limit * SCAN_FACTOR], entry, site)
-    changes.sort(key=lambda change: change.when, reverse=True)
-    return changes[:limit]
+    return changes
 
 
 def _scenario_changes(limit: int, site: Site | None, until: datetime.datetime | None,
@@ -277,10 +295,12 @@ def _site_name(record, entry: Tracked, site: Site | None) -> str:
 
 
 def _read(describe: Callable, record) -> str:
-    """A record's description; what it referred to may have been deleted since."""
+    """A record's description; what it referred to may have been deleted since: read on
+    its own that is DoesNotExist, read with the record (select_related, the history's
+    foreign keys having no constraint) it is None, whose attributes are not there."""
     try:
         return describe(record)
-    except ObjectDoesNotExist:
+    except (ObjectDoesNotExist, AttributeError):
         return "(deleted)"
 
 

@@ -59,20 +59,20 @@ def scenarios_by_day(first: datetime.date, last: datetime.date,
         day -= ONE_DAY
 
 
-def exceptions_on(day: datetime.date, experiment_id: int) -> list[SiteException]:
-    """An experiment's exceptions as they stood at the end of the day (dates as then, before
+def exceptions_on(day: datetime.date, experiment_ids: list[int]) -> list[SiteException]:
+    """The experiments' exceptions as they stood at the end of the day (dates as then, before
     any later renewal or revocation), from their history; those without history before the
     day are taken as they are now, those created after it are left out."""
     end = end_of(day)
     latest, created_later = {}, set()
-    for record in (SiteException.history.filter(experiment_id=experiment_id)
+    for record in (SiteException.history.filter(experiment_id__in=experiment_ids)
                    .order_by("history_date", "history_id")):
         if record.history_date < end:
             latest[record.id] = record
         elif record.history_type == "+" and record.id not in latest:
             created_later.add(record.id)
     exceptions = []
-    for exception in (SiteException.objects.filter(experiment_id=experiment_id)
+    for exception in (SiteException.objects.filter(experiment_id__in=experiment_ids)
                       .select_related("site", "kind")):
         record = latest.get(exception.id)
         if record is not None:

@@ -10,6 +10,7 @@ app_name = "sites"
 urlpatterns = [
     path("sites/", views.SiteListView.as_view(), name="site_list"),
     path("sites/<site:name>/", views.site_detail, name="site_detail"),
+    path("sites/<site:name>/history/", views.site_history_page, name="site_history"),
     path("sites/<site:name>/capabilities/", views.site_capabilities, name="site_capabilities"),
     path("sites/<site:name>/exceptions/new/", views.exception_grant, name="exception_grant"),
     path("sites/<site:name>/migrations/<slug:experiment>/<slug:slug>/", views.record_progress,

@@ -105,12 +105,18 @@ def site_detail(request, name: str):
             applies_to=site.kind, experiment__experiment_sites__site=site,
         ).select_related("experiment").distinct(),
         "migrations": site_migrations(site),
-        "history": site_history(site),
         "today": today,
         "can_edit": can_edit_site(request.user, site),
         "can_manage_exceptions": can_manage_exceptions(request.user),
         "public_url": settings.SITE_URL,
     })
+
+
+def site_history_page(request, name: str):
+    """The site's change history: a page of its own, as the status page's own tab."""
+    site = get_object_or_404(Site, name=name)
+    return render(request, "sites/site_history.html", {"site": site,
+                                                       "history": site_history(site)})
 
 
 def site_migrations(site: Site) -> list[tuple[Migration, SiteMigration | None]]:
@@ -119,7 +125,7 @@ def site_migrations(site: Site) -> list[tuple[Migration, SiteMigration | None]]:
     states = {state.migration_id: state for state in SiteMigration.objects.filter(site=site)
               .select_related("completed_step", "recorded_by")}
     migrations = (Migration.objects.filter(experiment__experiment_sites__site=site).distinct()
-                  .select_related("experiment").prefetch_related("steps__done_in")
+                  .select_related("experiment").with_derived()
                   .order_by("experiment__position", "name"))
     return [(migration, states.get(migration.id)) for migration in migrations]
 

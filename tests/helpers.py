@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from django_webtest import DjangoTestApp
 from webtest.forms import Form
@@ -197,6 +198,11 @@ def field_error(response, field: str) -> str:
     """The error shown under one field of the page's form, if any."""
     error = soup(response).find(id=f"id_{field}_error")
     return text_of(error) if error else ""
+
+
+def history_of(site: Site) -> str:
+    """The address of the site's history page."""
+    return reverse("sites:site_history", args=[site.name])
 
 
 def history_rows(response) -> list[list[str]]:

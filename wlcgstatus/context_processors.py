@@ -1,17 +1,24 @@
 from django.conf import settings
 
 from experiments.models import Experiment
+from sites.cache import cached
 from sites.models import CapabilityValue
 
 
 def navigation(request) -> dict:
     """The experiments for the menu, whether illustrative demo data is loaded (the banner
-    says so), and after how many days capabilities are stale. Callables: a page that does not
-    show them makes no query."""
+    says so), and after how many days capabilities are stale. The first two are read on
+    every page, yet change only with the WG's data: cached (sites/cache.py). Callables: a
+    page that does not show them reads nothing."""
     return {
-        "nav_experiments": lambda: list(Experiment.objects.only("slug", "name")),
-        "illustrative_data": lambda: CapabilityValue.objects.filter(
-            source=CapabilityValue.Source.DEMO).exists(),
+        "nav_experiments": lambda: _shown_on_every_page()[0],
+        "illustrative_data": lambda: _shown_on_every_page()[1],
         "sso_provider": settings.OIDC_PROVIDER_NAME if settings.OIDC_RP_CLIENT_ID else "",
         "confirm_days": settings.CAPABILITY_CONFIRM_DAYS,
     }
+
+
+def _shown_on_every_page() -> tuple[list[Experiment], bool]:
+    return cached("every-page", lambda: (
+        list(Experiment.objects.only("slug", "name")),
+        CapabilityValue.objects.filter(source=CapabilityValue.Source.DEMO).exists()))

@@ -232,19 +232,33 @@ def _exception_counts(experiment_ids: list[int], today: datetime.date) -> dict[s
     }
 
 
+# What a migration's progress reads of its steps: prefetch these with the migrations given.
+STEPS_PREFETCHED = ("steps__target_period", "steps__done_in")
+
+
 def migration_progress(migrations: list[Migration], today: datetime.date
                        ) -> list[MigrationProgress]:
-    """The progress of the given migrations, in their order, in a constant number of
-    queries."""
-    progress = _migration_progress(list({m.experiment_id for m in migrations}), today)
-    by_id = {p.migration.id: p for figures in progress.values() for p in figures}
-    return [by_id[migration.id] for migration in migrations]
+    """The progress of the given migrations (their steps prefetched: STEPS_PREFETCHED), in
+    their order, in a constant number of queries."""
+    totals, done = _progress_counts(list({m.experiment_id for m in migrations}))
+    return [_progress(migration, totals, done, today) for migration in migrations]
 
 
 def _migration_progress(experiment_ids: list[int], today: datetime.date
                         ) -> dict[int, list[MigrationProgress]]:
-    """Every site serving an experiment takes part in its migrations: one that has recorded
-    or reached no step has not started."""
+    """The progress of every migration of the experiments, by experiment."""
+    totals, done = _progress_counts(experiment_ids)
+    progress = defaultdict(list)
+    for migration in (Migration.objects.filter(experiment_id__in=experiment_ids)
+                      .select_related("experiment").prefetch_related(*STEPS_PREFETCHED)):
+        progress[migration.experiment_id].append(_progress(migration, totals, done, today))
+    return progress
+
+
+def _progress_counts(experiment_ids: list[int]) -> tuple[dict, dict]:
+    """The sites serving each experiment, and per migration the sites by the position of
+    the step they completed. Every site serving an experiment takes part in its migrations:
+    one that has recorded or reached no step has not started."""
     serving = ExperimentSite.objects.serving()
     totals = dict(serving.filter(experiment_id__in=experiment_ids).order_by()
                   .values("experiment_id").annotate(n=Count("site", distinct=True))
@@ -256,20 +270,20 @@ def _migration_progress(experiment_ids: list[int], today: datetime.date
                     migration__experiment_id__in=experiment_ids)
                 .values("migration_id", "completed_step__position").annotate(n=Count("id"))):
         done[row["migration_id"]][row["completed_step__position"]] += row["n"]
-    progress = defaultdict(list)
-    for migration in (Migration.objects.filter(experiment_id__in=experiment_ids)
-                      .select_related("experiment")
-                      .prefetch_related("steps__target_period", "steps__done_in")):
-        reached = done[migration.id]
-        total = totals.get(migration.experiment_id, 0)
-        progress[migration.experiment_id].append(MigrationProgress(
-            migration,
-            [StepProgress(step, sum(n for position, n in reached.items()
-                                    if position and position >= step.position), total, today)
-             for step in migration.steps.all()],
-            total,
-        ))
-    return progress
+    return totals, done
+
+
+def _progress(migration: Migration, totals: dict, done: dict, today: datetime.date
+              ) -> MigrationProgress:
+    reached = done[migration.id]
+    total = totals.get(migration.experiment_id, 0)
+    return MigrationProgress(
+        migration,
+        [StepProgress(step, sum(n for position, n in reached.items()
+                                if position and position >= step.position), total, today)
+         for step in migration.steps.all()],
+        total,
+    )
 
 
 def migration_series(migration: Migration, today: datetime.date

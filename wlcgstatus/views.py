@@ -5,13 +5,20 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tables2 import RequestConfig
 
-from experiments.models import Compliance, Experiment, Migration, Scenario
+from experiments.models import (
+    Compliance,
+    Experiment,
+    Migration,
+    MigrationStep,
+    RuleCondition,
+    Scenario,
+)
 from sites.cache import cached
 from sites.history import all_changes
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
@@ -48,7 +55,8 @@ def experiment_detail(request, slug: str):
     today = timezone.localdate()
     summary, chart, trend, trend_chart, decided = experiment_figures(experiment, today)
     rules = [(rule, decided[RULE, rule.id]) for rule in
-             experiment.rules.select_related("scenario").prefetch_related("conditions__capability")]
+             experiment.rules.select_related("scenario").prefetch_related(
+                 Prefetch("conditions", RuleCondition.objects.select_related("capability")))]
     exception_kinds = [(kind, decided[EXCEPTION, kind.id])
                        for kind in experiment.exception_kinds.select_related("scenario")]
     # The most urgent first, and no more than a page: the sites table lists them all.
@@ -107,8 +115,10 @@ def _experiment_figures(experiment: Experiment, today) -> tuple:
 
 def migration_detail(request, experiment: str, slug: str):
     migration = get_object_or_404(
-        Migration.objects.select_related("experiment")
-        .prefetch_related("steps__target_period", "steps__done_in", "steps__capability"),
+        Migration.objects.select_related("experiment").prefetch_related(
+            Prefetch("steps", MigrationStep.objects.select_related("target_period",
+                                                                   "capability")),
+            "steps__done_in"),
         experiment__slug=experiment, slug=slug)
     today = timezone.localdate()
     summary = migration_progress([migration], today)[0]
@@ -122,10 +132,10 @@ def migration_detail(request, experiment: str, slug: str):
                        .select_related("site", "completed_step", "recorded_by")
                        .order_by("completed_step__position", "site__name"), SITES_SHOWN)
     page = states.get_page(request.GET.get("page"))
-    scenarios = dict(Assessment.objects.filter(experiment=migration.experiment,
-                                               site__in=[state.site_id for state in page])
-                     .values_list("site_id", "scenario__slug"))
-    scenario_by_slug = {scenario.slug: scenario for scenario in Scenario.objects.all()}
+    scenarios = {assessment.site_id: assessment.scenario for assessment in
+                 Assessment.objects.filter(experiment=migration.experiment,
+                                           site__in=[state.site_id for state in page])
+                 .select_related("scenario")}
     return render(request, "wlcgstatus/migration_detail.html", {
         "migration": migration,
         "steps": steps,
@@ -134,8 +144,7 @@ def migration_detail(request, experiment: str, slug: str):
         "chart": charts.for_page(chart, "chart-migration"),
         "trend": burndown,
         "page": page,
-        "states": [(state, scenario_by_slug.get(scenarios.get(state.site_id)))
-                   for state in page],
+        "states": [(state, scenarios.get(state.site_id)) for state in page],
     })
 
 
@@ -169,11 +178,13 @@ def changes(request):
     context = {"form": form, "today": today, "period": None}
     if form.is_valid():
         since, until = form.cleaned_data["since"], form.cleaned_data["until"] or today
-        scenarios = Scenario.objects.in_bulk()
+        experiments, scenarios = cached("experiments-and-scenarios", lambda: (
+            list(Experiment.objects.all()), Scenario.objects.in_bulk()))
+        changes = changes_between(experiments, since, until, scenarios)
         context |= {
             "period": (since, until),
-            "by_experiment": [(experiment, changes_between(experiment, since, until, scenarios))
-                              for experiment in Experiment.objects.all()],
+            "by_experiment": [(experiment, changes[experiment.id])
+                              for experiment in experiments],
             "history": all_changes(limit=200, since=end_of(since), until=end_of(until)),
         }
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from experiments.models import MigrationStep, Scenario
 from sites.models import CapabilityValue, Federation, Site, SiteException
+from sites.updates import record_capabilities
 
 from ..helpers import (
     browser,
@@ -13,6 +14,7 @@ from ..helpers import (
     day,
     fill,
     grant_url,
+    history_of,
     history_rows,
     page_form,
     renew_url,
@@ -28,11 +30,11 @@ def test_accepted_saves_appear_in_the_site_history_and_recent_changes_with_who_a
                                       "container_runtime_version": "1.3.4"})
     save_capabilities(bob, site_b, {"container_runtime_version": "3.11.5"})
 
-    site_a_history = history_rows(client.get(site_a.get_absolute_url()))
+    site_a_history = history_rows(client.get(history_of(site_a)))
     assert ["Alice Able", "Container runtime changed", "none", "apptainer"] in site_a_history
     assert ["Alice Able", "Container runtime version created", "—", "1.3.4"] in site_a_history
     assert not [row for row in site_a_history if row[0] == "bob"]
-    site_b_history = history_rows(client.get(site_b.get_absolute_url()))
+    site_b_history = history_rows(client.get(history_of(site_b)))
     assert ["bob", "Container runtime version changed", "3.8.7", "3.11.5"] in site_b_history
 
     changes = history_rows(client.get("/changes/"))
@@ -51,7 +53,7 @@ def test_refused_saves_add_no_history(client, alice, contact_b, wendy, site_a):
     form["container_runtime"] = "apptainer"
     previewed = page_form(form.submit("preview"))  # Alice's Save button, not pressed yet
     records = CapabilityValue.history.filter(site_id=site_a.pk).count()
-    shown = history_rows(client.get(site_a.get_absolute_url()))
+    shown = history_rows(client.get(history_of(site_a)))
 
     previewed["container_runtime"].force_value("docker")  # forced: no button offers it
     invalid = previewed.submit("save")
@@ -67,7 +69,7 @@ def test_refused_saves_add_no_history(client, alice, contact_b, wendy, site_a):
     assert conflict.status_code == 200
     assert CapabilityValue.history.filter(site_id=site_a.pk).count() == records
 
-    rows = history_rows(client.get(site_a.get_absolute_url()))
+    rows = history_rows(client.get(history_of(site_a)))
     assert [row for row in rows if row not in shown] == [
         ["Wendy Gee", "CVMFS changed", "yes", "no"]]
 
@@ -92,7 +94,7 @@ def test_grant_renew_and_revoke_appear_in_the_history_with_their_reasons(
         ["Wendy Gee", "CMS exception created Granted: Deploying Apptainer by spring", "—",
          f"{name} until {day(30)}"],
     ]
-    rows = [row for row in history_rows(client.get(site_a.get_absolute_url()))
+    rows = [row for row in history_rows(client.get(history_of(site_a)))
             if "CMS exception" in row[1]]
     assert rows == expected
     changes = [row[:1] + row[2:] for row in history_rows(client.get("/changes/"))
@@ -106,7 +108,7 @@ def test_confirmations_neither_show_as_changes_nor_push_real_changes_out_of_the_
     for _ in range(34):  # every save confirms the site's three values: 102 history records
         assert save_capabilities(alice, site_a).status_code == 302
 
-    rows = history_rows(client.get(site_a.get_absolute_url()))
+    rows = history_rows(client.get(history_of(site_a)))
 
     assert ["Alice Able", "CVMFS changed", "yes", "no"] in rows
     assert [row for row in rows if row[1].endswith(" changed") and row[2] == "—"] == []
@@ -120,7 +122,7 @@ def test_the_first_change_to_the_loaded_demo_shows_what_it_changed_from(client, 
     save_capabilities(browser(wg_member), desy, {"outbound_network": after})
 
     change = ["Wendy Gee", "Outbound network changed", before, after]
-    rows = history_rows(client.get("/sites/DESY-HH/"))
+    rows = history_rows(client.get("/sites/DESY-HH/history/"))
     assert [row for row in rows if row[0] != "policy"] == [change]  # the load itself is none
     # Above it, what the policy engine concluded from it: ATLAS tests the network.
     assert rows[0][0] == "policy" and rows[0][1].startswith("ATLAS scenario changed")
@@ -171,7 +173,29 @@ def test_a_change_of_federations_is_in_the_site_history(client, demo, admin_user
     assert form.submit().status_code == 302
 
     # The record alone (a policy row here is from the demo's replayed year).
-    [row] = [row for row in history_rows(client.get("/sites/DESY-HH/")) if row[0] != "policy"]
+    [row] = [row for row in history_rows(client.get("/sites/DESY-HH/history/"))
+             if row[0] != "policy"]
     assert row[:2] == [admin_user.get_username(), "Site changed"]
     assert row[2] == ", ".join(["Grid", "tier 2", "Germany", *before])
     assert row[3] == f"Grid, tier 2, Germany, {other.name}"
+
+
+def test_the_changes_of_a_deleted_site_still_show(client, site_a):
+    record_capabilities(site_a, {"container_runtime": "apptainer"})
+    site_a.delete()  # as in the admin: its history stays
+
+    rows = history_rows(client.get("/changes/"))
+
+    assert ["system", "(deleted)", "Container runtime changed", "none", "apptainer"] in [
+        row[:5] for row in rows]
+
+
+def test_a_site_page_leads_to_its_history(client, site_a):
+    record_capabilities(site_a, {"container_runtime": "apptainer"})
+    page = browser().get(site_a.get_absolute_url())
+
+    history = page.click(href=history_of(site_a))
+
+    assert history.html.h1.text == "History of SITE-A"
+    assert ["system", "Container runtime changed", "none", "apptainer"] in [
+        row[:4] for row in history_rows(history)]

@@ -132,7 +132,7 @@ def test_the_demo_has_a_year_of_history_to_draw(client, demo):
     # A site that deployed its runtime during the year shows it on the day it reported it.
     with open(Path(settings.BASE_DIR) / "fixtures" / "demo-history.json") as f:
         report = json.load(f)["reports"][0]
-    response = get_ok(client, f"/sites/{report['site']}/")
+    response = get_ok(client, f"/sites/{report['site']}/history/")
     runtime = report["values"]["container_runtime"]
     assert ["system", "Container runtime changed", "none", runtime] in [
         row[:4] for row in history_rows(response)]

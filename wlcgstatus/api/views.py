@@ -19,11 +19,12 @@ from experiments.models import (
     RuleCondition,
     Scenario,
 )
+from sites.cache import cached
 from sites.converters import SITE_NAME
 from sites.filters import SiteFilterSet
 from sites.models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
 from sites.updates import record_capabilities
-from wlcgstatus.summary import migration_progress, summarise
+from wlcgstatus.summary import STEPS_PREFETCHED, migration_progress, summarise
 
 from . import serializers
 from .authentication import HoldsTokenOfThisSite, SiteTokenAuthentication
@@ -166,7 +167,7 @@ class MigrationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.MigrationSerializer
     filterset_class = MigrationFilterSet
     queryset = (Migration.objects.select_related("experiment")
-                .order_by(*EXPERIMENT_ORDER, "name", "id"))
+                .prefetch_related(*STEPS_PREFETCHED).order_by(*EXPERIMENT_ORDER, "name", "id"))
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -183,8 +184,11 @@ class SummaryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Experiment.objects.order_by("position", "name")
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.get_queryset())
-        summaries = summarise(timezone.localdate(), list(page))
+        page = list(self.paginate_queryset(self.get_queryset()))
+        today = timezone.localdate()
+        # The overview's figures, cached as the overview is (sites/cache.py).
+        summaries = cached(f"summary:{today}:{'-'.join(str(e.id) for e in page)}",
+                           lambda: summarise(today, page))
         return self.get_paginated_response(self.get_serializer(summaries, many=True).data)
 
 

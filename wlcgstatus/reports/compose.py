@@ -11,7 +11,7 @@ from experiments.models import (
     Compliance,
     ExceptionKind,
     Experiment,
-    Migration,
+    MigrationStep,
     PolicyRule,
     Scenario,
 )
@@ -98,9 +98,10 @@ def compose(as_of: datetime.date, since: datetime.date | None = None) -> Meeting
         counts[experiment_id][scenario_id] += 1
         serving[experiment_id].add(site_id)
     # Each experiment's exceptions as they stood then, of the sites serving it then.
-    exceptions = {experiment_id: [e for e in exceptions_on(as_of, experiment_id)
-                                  if e.site_id in serving[experiment_id]]
-                  for experiment_id in ids}
+    exceptions = {experiment_id: [] for experiment_id in ids}
+    for exception in exceptions_on(as_of, ids):
+        if exception.site_id in serving[exception.experiment_id]:
+            exceptions[exception.experiment_id].append(exception)
     # Sites that had reported, but not confirmed it for CAPABILITY_CONFIRM_DAYS by then.
     cutoff, confirmed = stale_before(end_of(as_of)), confirmed_on(as_of)
     stale = {experiment_id: sum(1 for site_id in sites_serving
@@ -111,6 +112,7 @@ def compose(as_of: datetime.date, since: datetime.date | None = None) -> Meeting
     for summary in summaries:
         _progress_as_of(summary, as_of, serving[summary.experiment.id])
     workloads = _workloads(state, as_of)
+    changes = changes_between(experiments, since, as_of, scenarios) if since else {}
     sections = []
     for experiment, summary in zip(experiments, summaries, strict=True):
         sections.append(Section(
@@ -120,7 +122,7 @@ def compose(as_of: datetime.date, since: datetime.date | None = None) -> Meeting
             trend=compliance_trend(summary, as_of),
             exceptions=sorted((e for e in exceptions[experiment.id] if _active(e, as_of)),
                               key=lambda e: (e.expires_on or datetime.date.max, e.site.name)),
-            changes=changes_between(experiment, since, as_of, scenarios) if since else None,
+            changes=changes[experiment.id] if since else None,
         ))
     return MeetingReport(
         as_of=as_of, since=since, sections=sections,
@@ -204,45 +206,52 @@ def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date,
             step.today = as_of
 
 
-def changes_between(experiment: Experiment, since: datetime.date, as_of: datetime.date,
-                    scenarios: dict[int, Scenario]) -> Changes:
-    """What changed for the experiment after the end of `since`, up to the end of `as_of`:
-    sites that changed scenario (or began or stopped serving), exception events and
-    migration steps done."""
+def changes_between(experiments: list[Experiment], since: datetime.date,
+                    as_of: datetime.date, scenarios: dict[int, Scenario]) -> dict[int, Changes]:
+    """Per experiment (by id), what changed for it after the end of `since`, up to the end
+    of `as_of`: sites that changed scenario (or began or stopped serving), exception events
+    and migration steps done. The same queries for one experiment or all."""
     start, end = end_of(since), end_of(as_of)
-    changes = Changes()
+    ids = [experiment.id for experiment in experiments]
+    changes = {experiment_id: Changes() for experiment_id in ids}
 
     # Per site, its state at the start and at the end of the period, where they differ.
     first, last = {}, {}
     for change in (AssessmentChange.objects
-                   .filter(experiment=experiment, changed_at__gte=start, changed_at__lt=end)
+                   .filter(experiment_id__in=ids, changed_at__gte=start, changed_at__lt=end)
                    .select_related("site").order_by("changed_at", "id")):
-        first.setdefault(change.site.name, change)
-        last[change.site.name] = change
-    for site in sorted(last):
-        served_before = first[site].event != AssessmentChange.Event.STARTED
-        served_after = last[site].event != AssessmentChange.Event.STOPPED
-        old = scenarios.get(first[site].old_scenario_id) if served_before else None
-        new = scenarios.get(last[site].new_scenario_id) if served_after else None
+        key = (change.experiment_id, change.site.name)
+        first.setdefault(key, change)
+        last[key] = change
+    for key in sorted(last, key=lambda key: key[1]):
+        served_before = first[key].event != AssessmentChange.Event.STARTED
+        served_after = last[key].event != AssessmentChange.Event.STOPPED
+        old = scenarios.get(first[key].old_scenario_id) if served_before else None
+        new = scenarios.get(last[key].new_scenario_id) if served_after else None
         if served_before and served_after and old == new:
             continue
         event = (AssessmentChange.Event.CHANGED if served_before and served_after
                  else AssessmentChange.Event.STARTED if served_after
                  else AssessmentChange.Event.STOPPED)
-        changes.scenarios.append(ScenarioChange(site, old, new, last[site].changed_at, event))
+        changes[key[0]].scenarios.append(
+            ScenarioChange(key[1], old, new, last[key].changed_at, event))
 
-    for exception in exceptions_on(as_of, experiment.id):  # as they stood at the end
+    for exception in exceptions_on(as_of, ids):  # as they stood at the end
+        events = changes[exception.experiment_id].exceptions
         if since < exception.granted_on <= as_of:
-            changes.exceptions.append(_event(exception, "granted", exception.granted_on))
+            events.append(_event(exception, "granted", exception.granted_on))
         if (exception.expires_on and since <= exception.expires_on < as_of
                 and exception.revoked_on is None):
-            changes.exceptions.append(_event(exception, "expired", exception.expires_on))
+            events.append(_event(exception, "expired", exception.expires_on))
         if exception.revoked_on and since < exception.revoked_on <= as_of:
-            changes.exceptions.append(_event(exception, "revoked", exception.revoked_on))
-    changes.exceptions += _renewals(experiment, start, end)
-    changes.exceptions.sort(key=lambda event: (event.day, event.site))
-
-    changes.steps = _steps_done(experiment, start, end)
+            events.append(_event(exception, "revoked", exception.revoked_on))
+    for experiment_id, event in _renewals(ids, start, end):
+        changes[experiment_id].exceptions.append(event)
+    for experiment_id, step in _steps_done(ids, start, end):
+        changes[experiment_id].steps.append(step)
+    for experiment_changes in changes.values():
+        experiment_changes.exceptions.sort(key=lambda event: (event.day, event.site))
+        experiment_changes.steps.sort(key=lambda step: (step.day, step.site))
     return changes
 
 
@@ -260,41 +269,45 @@ def _event(exception: SiteException, what: str, day: datetime.date) -> Exception
                           exception.expires_on, exception.reason)
 
 
-def _renewals(experiment: Experiment, start: datetime.datetime, end: datetime.datetime
-              ) -> list[ExceptionEvent]:
-    """Exceptions whose expiry was moved later within the period, from their history."""
+def _renewals(experiment_ids: list[int], start: datetime.datetime, end: datetime.datetime
+              ) -> list[tuple[int, ExceptionEvent]]:
+    """Exceptions whose expiry was moved later within the period, from their history, with
+    their experiment's id."""
     events = []
     previous: dict[int, datetime.date | None] = {}
-    records = (SiteException.history.filter(experiment_id=experiment.id, history_date__lt=end)
+    records = (SiteException.history.filter(experiment_id__in=experiment_ids,
+                                            history_date__lt=end)
                .select_related("site", "kind").order_by("history_date"))
     for record in records:
         before = previous.get(record.id)
         previous[record.id] = record.expires_on
         if (record.history_date >= start and record.history_type == "~" and before
                 and record.expires_on and record.expires_on > before):
-            events.append(ExceptionEvent(record.site.name, record.kind.name, "renewed",
-                                         record.history_date.date(), record.expires_on,
-                                         record.history_change_reason or record.reason))
+            events.append((record.experiment_id, ExceptionEvent(
+                record.site.name, record.kind.name, "renewed", record.history_date.date(),
+                record.expires_on, record.history_change_reason or record.reason)))
     return events
 
 
-def _steps_done(experiment: Experiment, start: datetime.datetime, end: datetime.datetime
-                ) -> list[StepDone]:
-    """Migration steps sites completed within the period, from their history."""
+def _steps_done(experiment_ids: list[int], start: datetime.datetime, end: datetime.datetime
+                ) -> list[tuple[int, StepDone]]:
+    """Migration steps sites completed within the period, from their history, with their
+    experiment's id."""
+    steps: dict[int, list[MigrationStep]] = defaultdict(list)  # migration id → its steps
+    for step in (MigrationStep.objects.filter(migration__experiment_id__in=experiment_ids)
+                 .select_related("migration").order_by("position")):
+        steps[step.migration_id].append(step)
+    positions = {step.id: step.position for each in steps.values() for step in each}
     done = []
-    migrations = Migration.objects.filter(experiment=experiment).prefetch_related("steps")
-    for migration in migrations:
-        steps = {step.id: step for step in migration.steps.all()}
-        reached: dict[int, int] = {}
-        records = (SiteMigration.history.filter(migration_id=migration.id, history_date__lt=end)
-                   .select_related("site").order_by("history_date"))
-        for record in records:
-            position = steps[record.completed_step_id].position if record.completed_step_id \
-                else 0
-            before = reached.get(record.id, 0)
-            reached[record.id] = position
-            if record.history_date >= start and position > before:
-                done += [StepDone(record.site.name, migration.name, step.name,
-                                  record.history_date.date())
-                         for step in steps.values() if before < step.position <= position]
-    return sorted(done, key=lambda step: (step.day, step.site))
+    reached: dict[int, int] = {}
+    for record in (SiteMigration.history.filter(migration_id__in=steps, history_date__lt=end)
+                   .select_related("site").order_by("history_date")):
+        position = positions[record.completed_step_id] if record.completed_step_id else 0
+        before = reached.get(record.id, 0)
+        reached[record.id] = position
+        if record.history_date >= start and position > before:
+            done += [(step.migration.experiment_id, StepDone(
+                record.site.name, step.migration.name, step.name, record.history_date.date()))
+                     for step in steps[record.migration_id]
+                     if before < step.position <= position]
+    return done
