@@ -99,7 +99,7 @@ def test_a_wg_member_records_a_step_no_report_shows(wg_member, reference):
         "All jobs run by JAliEn Job Agents, AliEn retired recorded by hand by Wendy Gee")
     assert progress_of(site, "alien-to-jalien")[0] == (
         "All jobs run by JAliEn Job Agents, AliEn retired")
-    history = page_text(wendy.get("/sites/ALICE-SITE/"))
+    history = page_text(wendy.get("/sites/ALICE-SITE/history/"))
     assert "Recorded by Wendy Gee: JAliEn VOBox seen in MonALISA" in history
 
 
