@@ -33,6 +33,7 @@ from .summary import migration_progress, sites_url, summarise
 
 EXCEPTIONS_SHOWN = 50
 SITES_SHOWN = 100  # a page of a migration's sites
+CHANGES_SHOWN = 50  # of each kind, per experiment, for a period on /changes/
 RULE, EXCEPTION = "rule", "exception"  # what decided a site, on the experiment page
 PROBE_PATH = Path(__file__).parent / "probe" / "wlcg_capability_probe.py"
 
@@ -183,7 +184,11 @@ def changes(request):
         changes = changes_between(experiments, since, until, scenarios)
         context |= {
             "period": (since, until),
-            "by_experiment": [(experiment, changes[experiment.id])
+            # A year at 20,000 sites is thousands of changes: the page shows the first of
+            # each kind, and says how many more the period's report lists.
+            "by_experiment": [(experiment, changes[experiment.id].first(CHANGES_SHOWN),
+                               changes[experiment.id].count
+                               - changes[experiment.id].first(CHANGES_SHOWN).count)
                               for experiment in experiments],
             "history": all_changes(limit=200, since=end_of(since), until=end_of(until)),
         }

@@ -82,3 +82,24 @@ def test_a_period_that_cannot_be_read_says_why_and_keeps_the_entries(client, ref
         assert field_error(response, "until") == "This day is still to come."
         response = get_ok(client, "/changes/", {"since": "yesterday"})
         assert field_error(response, "since") == "Enter a valid date."
+
+
+def test_a_long_period_shows_its_first_changes_and_counts_the_rest(client, reference,
+                                                                   monkeypatch):
+    singularity_deployed_on(5)
+    with on(story_day(3)):
+        for name in ("CH-WAITING", "CH-ALSO-WAITING"):
+            grant(make_site(name, serves=("cms",), container_runtime="none"),
+                  story_day(3), story_day(60))
+    with on(story_day(9)):
+        since = {"since": story_day(2).isoformat(), "until": story_day(8).isoformat()}
+        everything = period_lists(get_ok(client, "/changes/", since))["CMS"]
+        monkeypatch.setattr("wlcgstatus.views.CHANGES_SHOWN", 1)
+        response = get_ok(client, "/changes/", since)
+
+    shown = period_lists(response)["CMS"]
+    # The first of each kind: a scenario change, an exception granted, a migration step.
+    assert len(shown) == 3 and shown[0] == everything[0] and set(shown) < set(everything)
+    assert "exception" in shown[1] and "Singularity provided to the pilots" in shown[2]
+    more = len(everything) - len(shown)
+    assert f"… and {more} more changes in the period" in text_of(soup(response))
