@@ -326,19 +326,19 @@ def _migration_events(migration: Migration, steps: list[MigrationStep]
     the day it was loaded."""
     position_of = {step.id: step.position for step in steps}
     events: list[tuple[datetime.date, int, int, int]] = []
-    with_history = set()
-    for record in (SiteMigration.history.filter(migration_id=migration.id)
-                   .order_by("history_date", "history_id")
+    history = SiteMigration.history.filter(migration_id=migration.id)
+    for record in (history.order_by("history_date", "history_id")
                    .values("site_id", "completed_step_id", "history_type", "history_date",
                            "history_change_reason", "updated_on", "history_id")):
-        with_history.add(record["site_id"])
         position = (0 if record["history_type"] == "-"
                     else position_of.get(record["completed_step_id"], 0))
         day = (record["updated_on"] if record["history_change_reason"] == BASELINE
                else record["history_date"].date())
         events.append((day, record["history_id"], record["site_id"], position))
+    # Those without a record, in a subquery: the ids of 20,000 sites with one, sent as
+    # parameters, cost more to send than the query to run.
     for site_id, step_id, day in (SiteMigration.objects.filter(migration=migration)
-                                  .exclude(site_id__in=with_history)
+                                  .exclude(site_id__in=history.values("site_id"))
                                   .values_list("site_id", "completed_step_id", "updated_on")):
         events.append((day, 0, site_id, position_of.get(step_id, 0)))
     events.sort()
