@@ -205,7 +205,9 @@ def test_a_centre_cric_closes_is_shown_and_proposed_for_retirement(base, tmp_pat
     assert "CRIC state: closed" in site_page.text
     assert "CRIC marks this site closed: proposed for retirement" in site_page.text
     runs_page = browser(wg_member).get("/imports/")
-    proposed = runs_page.html.select_one(".attention-box").text
+    assert runs_page.html.title.text.split("·")[0].strip() == "Imports"
+    [box] = runs_page.html.select(".attention-box")
+    proposed = box.text
     assert "FZK-LCG2" in proposed and "CRIC state closed" in proposed
     admin = browser(UserFactory(username="root", is_staff=True, is_superuser=True))
     listed = admin.get("/admin/sites/site/?proposed=yes").html.select("#result_list tbody tr")
