@@ -186,10 +186,9 @@ def changes(request):
             "period": (since, until),
             # A year at 20,000 sites is thousands of changes: the page shows the first of
             # each kind, and says how many more the period's report lists.
-            "by_experiment": [(experiment, changes[experiment.id].first(CHANGES_SHOWN),
-                               changes[experiment.id].count
-                               - changes[experiment.id].first(CHANGES_SHOWN).count)
-                              for experiment in experiments],
+            "by_experiment": [(experiment, shown, changes[experiment.id].count - shown.count)
+                              for experiment in experiments
+                              for shown in [changes[experiment.id].first(CHANGES_SHOWN)]],
             "history": all_changes(limit=200, since=end_of(since), until=end_of(until)),
         }
     else:
