@@ -11,6 +11,7 @@ from django.utils import timezone
 from experiments.capabilities import NO, YES, CapabilityKind
 from experiments.models import CapabilityDefinition, Compliance, Experiment, Scenario, SiteKind
 
+from .as_of import AsOf
 from .cache import cached
 from .forms import DateInput
 from .models import (
@@ -22,6 +23,7 @@ from .models import (
     Site,
     SiteException,
 )
+from .timeline import assessed_on, end_of, exception_sites_on, reported_then
 
 NOT_REPORTED = "(not reported)"
 
@@ -109,10 +111,11 @@ class SiteFilterSet(django_filters.FilterSet):
         fields = ["q", "experiment", "scenario", "compliance", "exception", "tier", "country",
                   "kind"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, as_of: AsOf | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.as_of = as_of
         for definition in CapabilityDefinition.objects.all():
-            capability = capability_filter(definition)
+            capability = capability_filter(definition, as_of)
             capability.parent = self
             self.filters[f"cap_{definition.key}"] = capability
 
@@ -128,6 +131,8 @@ class SiteFilterSet(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
+        if self.as_of:
+            return self.by_assessment_then(queryset, self.as_of.day)
         data = self.form.cleaned_data
         experiment = data.get("experiment")
         # Each condition selects site ids from its own table rather than testing every site
@@ -164,20 +169,65 @@ class SiteFilterSet(django_filters.FilterSet):
                     pk__in=assessments.under_standing_exception().values("site_id"))
         return queryset
 
+    def by_assessment_then(self, queryset: QuerySet, day: datetime.date) -> QuerySet:
+        """The same filters as of the end of a past day, on the assessments and exceptions
+        as they stood then (sites/timeline.py)."""
+        data = self.form.cleaned_data
+        experiment = data.get("experiment")
+        assessed = {"experiment": experiment} if experiment else {}
+        if data.get("scenario"):
+            assessed["scenario"] = data["scenario"]
+        match data.get("compliance"):
+            case None | "":
+                pass
+            case Compliance.UNKNOWN:
+                assessed["scenario__isnull"] = True
+            case compliance:
+                assessed["scenario__compliance"] = compliance
+        if assessed:
+            queryset = queryset.filter(assessed_on(day, **assessed))
+        figure = data.get("exception")
+        if figure in ("active", "expiring", "lapsed"):
+            experiments = [experiment] if experiment else list(Experiment.objects.all())
+            sites = exception_sites_on(day, figure, [e.id for e in experiments])
+            queryset = queryset.filter(pk__in=sites)
+            if figure == "lapsed":  # and still falling short of the policy then
+                queryset = queryset.filter(assessed_on(
+                    day, **{**assessed, "scenario__compliance": Compliance.NON_COMPLIANT}))
+        elif figure == "standing":
+            standing = Assessment.objects.under_standing_exception()
+            if experiment:
+                standing = standing.filter(experiment=experiment)
+            queryset = queryset.filter(pk__in=standing.values("site_id"))
+        return queryset
+
     def not_confirmed_for(self, queryset: QuerySet, name: str, days) -> QuerySet:
         """Sites that reported, but not in the last `days` days: with the setting's number
-        of days, the stale sites. A site that never reported is of unknown scenario instead."""
+        of days, the stale sites. A site that never reported is of unknown scenario instead.
+        As of a past day, the days before its end, by the reports as they stood then."""
+        if self.as_of:
+            before = end_of(self.as_of.day) - datetime.timedelta(days=int(days))
+            return queryset.alias(confirmed=reported_then(self.as_of.day, "reported_at")
+                                  ).filter(confirmed__lt=before)
         return queryset.confirmed_before(timezone.now() - datetime.timedelta(days=int(days)))
 
     def updated_since_date(self, queryset: QuerySet, name: str, day: datetime.date) -> QuerySet:
-        recent = CapabilityValue.objects.filter(reported_at__date__gte=day)
+        if self.as_of:  # reports recorded from that day up to the end of the day shown
+            recent = CapabilityValue.history.filter(reported_at__date__gte=day,
+                                                    history_date__lt=end_of(self.as_of.day))
+        else:
+            recent = CapabilityValue.objects.filter(reported_at__date__gte=day)
         return queryset.filter(pk__in=recent.values("site_id"))
 
 
-def capability_filter(definition: CapabilityDefinition) -> django_filters.Filter:
-    """A filter on one capability's reported value, or on its not being reported."""
+def capability_filter(definition: CapabilityDefinition, as_of: AsOf | None = None
+                      ) -> django_filters.Filter:
+    """A filter on one capability's reported value, or on its not being reported (as of the
+    end of a past day, where one is given)."""
 
     def by_value(queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if as_of:
+            return by_value_then(queryset, value)
         values = CapabilityValue.objects.filter(capability=definition)
         if value == NOT_REPORTED:
             return queryset.exclude(pk__in=values.values("site_id"))
@@ -186,6 +236,15 @@ def capability_filter(definition: CapabilityDefinition) -> django_filters.Filter
         else:
             values = values.filter(value=value)
         return queryset.filter(pk__in=values.values("site_id"))
+
+    def by_value_then(queryset: QuerySet, value: str) -> QuerySet:
+        queryset = queryset.alias(reported=reported_then(as_of.day, "value",
+                                                         capability=definition))
+        if value == NOT_REPORTED:
+            return queryset.filter(reported=None)
+        if definition.kind == CapabilityKind.VERSION:
+            return queryset.filter(Q(reported=value) | Q(reported__startswith=f"{value}."))
+        return queryset.filter(reported=value)
 
     if definition.kind == CapabilityKind.VERSION:
         return django_filters.CharFilter(method=by_value, label=definition.name)

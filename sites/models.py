@@ -534,6 +534,11 @@ class AssessmentChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at"]
+        indexes = [
+            # A site's first change after a day: its state at the day's end (timeline.py).
+            models.Index(fields=["site", "experiment", "changed_at"],
+                         name="assessment_change_by_site"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.experiment} at {self.site}: {self.old_scenario} → {self.new_scenario}"

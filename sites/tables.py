@@ -19,7 +19,9 @@ from tablib import Dataset
 from experiments.models import Compliance, Experiment, Scenario
 from experiments.templatetags.status import scenario_badge
 
+from .as_of import AsOf
 from .models import Assessment, CapabilityValue, Site, stale_before
+from .timeline import end_of, reported_then, scenario_then
 
 MAX_PER_PAGE = 500
 UNKNOWN_SCENARIO = 0  # no scenario has this id
@@ -29,10 +31,23 @@ def scenario_field(experiment: Experiment) -> str:
     return f"scenario_{experiment.slug}"
 
 
-def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment]) -> QuerySet:
+def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment],
+                       as_of: AsOf | None = None) -> QuerySet:
     """Sites with what the table shows as subquery annotations: one query for a page of
-    rows, however many sites there are. Each subquery finds at most one row, so none keeps
-    its model's default ordering (which would join the site and experiment tables in)."""
+    rows, however many sites there are; as of a past day, the same columns as they stood at
+    its end. Each subquery finds at most one row, so none keeps its model's default ordering
+    (which would join the site and experiment tables in)."""
+    if as_of:
+        return queryset.annotate(
+            container_runtime=reported_then(as_of.day, "value",
+                                            capability__key="container_runtime"),
+            runtime_version=reported_then(as_of.day, "value",
+                                          capability__key="container_runtime_version"),
+            last_reported_at=reported_then(as_of.day, "reported_at"),
+            **{scenario_field(experiment): scenario_then(as_of.day, experiment.id, "id",
+                                                         UNKNOWN_SCENARIO)
+               for experiment in experiments})
+
     def reported(key: str) -> Subquery:
         return Subquery(CapabilityValue.objects.filter(site=OuterRef("pk"), capability__key=key)
                         .order_by().values("value")[:1])
@@ -65,8 +80,9 @@ class PlainColumn(tables.Column):
 class ScenarioColumn(PlainColumn):
     """The scenario of one experiment at the site, as a badge; blank where it is not served."""
 
-    def __init__(self, experiment: Experiment, scenarios: dict[int, Scenario]):
-        self.experiment = experiment
+    def __init__(self, experiment: Experiment, scenarios: dict[int, Scenario],
+                 as_of: AsOf | None):
+        self.experiment, self.as_of = experiment, as_of
         self.scenarios = {**scenarios, UNKNOWN_SCENARIO: None}
         super().__init__(verbose_name=experiment.name, accessor=scenario_field(experiment),
                          default="", attrs={"td": {"class": "scenario"}})
@@ -81,9 +97,12 @@ class ScenarioColumn(PlainColumn):
         return scenario.name if scenario else Compliance.UNKNOWN.label
 
     def order(self, queryset, is_descending):
-        position = Subquery(Assessment.objects
-                            .filter(site=OuterRef("pk"), experiment_id=self.experiment.id)
-                            .order_by().values("scenario__position")[:1])
+        if self.as_of:
+            position = scenario_then(self.as_of.day, self.experiment.id, "position")
+        else:
+            position = Subquery(Assessment.objects
+                                .filter(site=OuterRef("pk"), experiment_id=self.experiment.id)
+                                .order_by().values("scenario__position")[:1])
         key = F("_scenario_position")
         ordering = key.desc(nulls_last=True) if is_descending else key.asc(nulls_last=True)
         return queryset.annotate(_scenario_position=position).order_by(ordering, "name"), True
@@ -114,14 +133,15 @@ class SiteTable(tables.Table):
         template_name = "sites/site_table.html"
         empty_text = "No site matches these filters."
 
-    def __init__(self, *args, experiments: list[Experiment], **kwargs):
+    def __init__(self, *args, experiments: list[Experiment], as_of: AsOf | None = None,
+                 **kwargs):
         scenarios = {scenario.id: scenario for scenario in Scenario.objects.all()}
         kwargs["extra_columns"] = [
-            (scenario_field(experiment), ScenarioColumn(experiment, scenarios))
+            (scenario_field(experiment), ScenarioColumn(experiment, scenarios, as_of))
             for experiment in experiments
         ]
         super().__init__(*args, **kwargs)
-        self.stale_before = stale_before()
+        self.stale_before = stale_before(end_of(as_of.day) if as_of else None)
 
     def paginate(self, *args, per_page: int | None = None, **kwargs):
         # per_page may come from the URL: keep it within what a page can sensibly show.

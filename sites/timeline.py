@@ -6,11 +6,20 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 
-from django.db.models import Max
+from django.db.models import Case, Exists, F, Max, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from .assessment import Grant
 from .history import BASELINE
-from .models import Assessment, AssessmentChange, CapabilityValue, SiteException
+from .models import (
+    EXPIRY_WARNING_DAYS,
+    Assessment,
+    AssessmentChange,
+    CapabilityValue,
+    Site,
+    SiteException,
+)
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -87,6 +96,35 @@ def exceptions_on(day: datetime.date, experiment_ids: list[int]) -> list[SiteExc
     return exceptions
 
 
+def active_on(exception: SiteException, day: datetime.date) -> bool:
+    return grant_of(exception).active_on(day)
+
+
+def grant_of(exception: SiteException) -> Grant:
+    return Grant(exception.id, exception.kind.name, None, exception.granted_on,
+                 exception.expires_on, exception.revoked_on)
+
+
+def exception_sites_on(day: datetime.date, figure: str, experiment_ids: list[int]) -> set[int]:
+    """The ids of the sites an exception figure ("active", "expiring", "lapsed") counted at
+    the end of the day, by the experiments' exceptions as they stood then. Lapsed: expired
+    with no other exception of the experiment active (whether the site still fell short is
+    for the caller to ask)."""
+    exceptions = exceptions_on(day, experiment_ids)
+    active = {(e.site_id, e.experiment_id) for e in exceptions if active_on(e, day)}
+    horizon = day + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
+    match figure:
+        case "active":
+            return {site for site, _experiment in active}
+        case "expiring":
+            return {e.site_id for e in exceptions if active_on(e, day)
+                    and e.expires_on and e.expires_on <= horizon}
+        case "lapsed":
+            return {e.site_id for e in exceptions if (e.site_id, e.experiment_id) not in active
+                    and grant_of(e).lapsed_on(day)}
+    raise ValueError(figure)
+
+
 def confirmed_on(day: datetime.date) -> dict[int, datetime.datetime]:
     """Site id → when its capabilities had last been confirmed, as of the end of the day: the
     latest report time its values carried then (every save confirms all of a site's values,
@@ -129,3 +167,79 @@ def values_on(model, day: datetime.date, fields: tuple[str, ...]) -> dict[int, t
         if pk not in then and pk not in created_later:
             then[pk] = tuple(values)
     return {pk: values for pk, values in then.items() if values is not None}
+
+
+# The same state in SQL, for the pages that filter, sort and page through sites as of a
+# past day with the queries they use for the present. A (site, experiment)'s first change
+# after the day says what it was at the day's end (its old scenario, or not served yet if
+# it began then); with no change since, it is as it is now. Each is an index lookup on
+# (site, experiment, changed_at): the cost of a page does not grow with the history.
+
+def _changes_after(day: datetime.date, site, experiment):
+    return AssessmentChange.objects.filter(site=site, experiment=experiment,
+                                           changed_at__gte=end_of(day)).order_by()
+
+
+def scenario_then(day: datetime.date, experiment_id: int, field: str, unknown=None):
+    """The site's (OuterRef "pk") scenario `field` ("id", "position", ...) for the
+    experiment at the end of the day: NULL where it did not serve the experiment, `unknown`
+    where its scenario was unknown."""
+    first_after = (_changes_after(day, OuterRef("pk"), experiment_id)
+                   .order_by("changed_at", "id"))
+    then = Case(When(event=AssessmentChange.Event.STARTED, then=None),
+                default=Coalesce(f"old_scenario__{field}", unknown))
+    now = (Assessment.objects.filter(site=OuterRef("pk"), experiment_id=experiment_id)
+           .order_by().values(now=Coalesce(f"scenario__{field}", unknown))[:1])
+    return Case(When(Exists(first_after), then=Subquery(first_after.values(then=then)[:1])),
+                default=Subquery(now))
+
+
+def assessed_on(day: datetime.date, **filters) -> Q:
+    """Sites (a Q on Site) with an assessment at the end of the day that matches the
+    filters, given as on Assessment: experiment, scenario, scenario__compliance,
+    scenario__isnull."""
+    unchanged = Assessment.objects.filter(~Exists(_changes_after(day, OuterRef("site"),
+                                                                 OuterRef("experiment"))))
+    earlier = AssessmentChange.objects.filter(
+        site=OuterRef("site"), experiment=OuterRef("experiment"), changed_at__gte=end_of(day)
+    ).filter(Q(changed_at__lt=OuterRef("changed_at"))
+             | Q(changed_at=OuterRef("changed_at"), id__lt=OuterRef("id")))
+    undone = (AssessmentChange.objects.filter(changed_at__gte=end_of(day))
+              .exclude(event=AssessmentChange.Event.STARTED).filter(~Exists(earlier)))
+    then = {key.replace("scenario", "old_scenario", 1) if key.startswith("scenario") else key:
+            value for key, value in filters.items()}
+    return (Q(pk__in=unchanged.filter(**filters).values("site_id"))
+            | Q(pk__in=undone.filter(**then).values("site_id")))
+
+
+def existing_on(day: datetime.date) -> Q:
+    """Sites (a Q on Site) there at the end of the day: not retired by then, and not
+    created after it (a fixture's baseline record says it was there when loaded)."""
+    created_later = (Site.history.filter(id=OuterRef("pk"), history_type="+",
+                                         history_date__gte=end_of(day))
+                     .exclude(history_change_reason=BASELINE))
+    return (Q(retired_on=None) | Q(retired_on__gt=day)) & ~Q(Exists(created_later))
+
+
+def reported_then(day: datetime.date, field: str, **filters) -> Case:
+    """A capability value's `field` ("value", "reported_at") at the end of the day, of the
+    site (OuterRef "pk") and the value matching the filters: its last record before then (a
+    deleted one reads NULL), else its baseline record, else the value as it is now, unless
+    it was first recorded after the day. The newest matching value where several do. A
+    report time after the day's end (a baseline loaded with later dates) was not known
+    then: NULL, as `confirmed_on` leaves it out."""
+    end = end_of(day)
+    records = CapabilityValue.history.filter(site_id=OuterRef("pk"), **filters).order_by()
+    before = records.filter(history_date__lt=end).order_by("-history_date", "-history_id")
+    baseline = records.filter(history_change_reason=BASELINE).order_by("-history_id")
+    now = (CapabilityValue.objects.filter(site=OuterRef("pk"), **filters)
+           .filter(~Exists(CapabilityValue.history.filter(id=OuterRef("pk"))),
+                   reported_at__lt=end)
+           .order_by(f"-{field}"))
+    known = (Case(When(reported_at__lt=end, then=F(field)), default=None)
+             if field == "reported_at" else F(field))
+    return Case(
+        When(Exists(before), then=Subquery(before.values(
+            then=Case(When(history_type="-", then=None), default=known))[:1])),
+        When(Exists(baseline), then=Subquery(baseline.values(then=known)[:1])),
+        default=Subquery(now.values(field)[:1]))

@@ -12,6 +12,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
@@ -26,6 +27,7 @@ from experiments.models import (
     Scenario,
 )
 
+from .as_of import shows_status_as_of
 from .filters import SiteFilterSet
 from .forms import (
     CapabilityForm,
@@ -51,6 +53,7 @@ from .permissions import can_edit_site, can_manage_exceptions
 from .recompute import preview
 from .tables import SiteExport, SiteTable, stream_csv, with_table_columns
 from .tasks import import_from_cric
+from .timeline import existing_on
 from .updates import changes_since, current_values, record_capabilities, values_token
 
 
@@ -65,12 +68,22 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
     export_formats = SiteExport.OFFERED
     export_name = "wlcg-sites"
 
+    @method_decorator(shows_status_as_of)
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
+
     def get_queryset(self):
         self.experiments = list(Experiment.objects.all())
-        return with_table_columns(Site.objects.filter(retired_on=None), self.experiments)
+        as_of = self.request.as_of
+        sites = (Site.objects.filter(existing_on(as_of.day)) if as_of
+                 else Site.objects.filter(retired_on=None))
+        return with_table_columns(sites, self.experiments, as_of)
+
+    def get_filterset_kwargs(self, filterset_class):
+        return super().get_filterset_kwargs(filterset_class) | {"as_of": self.request.as_of}
 
     def get_table_kwargs(self):
-        return {"experiments": self.experiments}
+        return {"experiments": self.experiments, "as_of": self.request.as_of}
 
     def create_export(self, export_format: str):
         if export_format != "csv":

@@ -7,7 +7,11 @@ document.querySelectorAll(".plotly-chart[data-figure]").forEach((element) => {
   Plotly.newPlot(element, figure.data, figure.layout, figure.config).then(() => {
     element.on("plotly_click", (event) => {
       const url = event.points[0].customdata;
-      if (url) window.location.assign(url);
+      if (!url) return;
+      // On a page as of a past day (as_of.js), the sites behind a mark as of that day.
+      const target = new URL(url, window.location.href);
+      if (document.body.dataset.asOf) target.searchParams.set("as_of", document.body.dataset.asOf);
+      window.location.assign(target);
     });
   });
 });

@@ -7,10 +7,12 @@ from sites.models import CapabilityValue
 
 def navigation(request) -> dict:
     """The experiments for the menu, whether illustrative demo data is loaded (the banner
-    says so), and after how many days capabilities are stale. The first two are read on
-    every page, yet change only with the WG's data: cached (sites/cache.py). Callables: a
-    page that does not show them reads nothing."""
+    says so), after how many days capabilities are stale, and the day a page that can show
+    the past shows (None on other pages). The first two are read on every page, yet change
+    only with the WG's data: cached (sites/cache.py). Callables: a page that does not show
+    them reads nothing."""
     return {
+        "status_as_of": getattr(request, "as_of", None),
         "nav_experiments": lambda: _shown_on_every_page()[0],
         "illustrative_data": lambda: _shown_on_every_page()[1],
         "sso_provider": settings.OIDC_PROVIDER_NAME if settings.OIDC_RP_CLIENT_ID else "",

@@ -5,9 +5,11 @@ import datetime
 from collections import Counter
 
 from django.db import transaction
+from django.utils import timezone
 
 from experiments.models import Migration
 from sites.cache import invalidate
+from sites.clock import recompute_overtaken
 from sites.timeline import scenarios_by_day
 
 from .models import MigrationCount, ScenarioCount
@@ -23,7 +25,11 @@ def take_snapshot(day: datetime.date) -> int:
 def take_snapshots(first: datetime.date, last: datetime.date) -> int:
     """Store the counts of every day from `first` to `last` as they stood at its end (rebuilt
     from the change history for a past day), replacing any taken for those days, in one pass
-    over the history whatever the number of days. Returns the rows written."""
+    over the history whatever the number of days. Returns the rows written. First, as a
+    page does before it reads them, the assessments the clock has overtaken are recomputed:
+    an exception that lapsed since anything last looked is then counted as lapsed, from the
+    day it lapsed."""
+    recompute_overtaken(timezone.localdate())
     scenario_rows = [
         ScenarioCount(day=day, experiment_id=experiment_id, scenario_id=scenario_id, sites=n)
         for day, state in scenarios_by_day(first, last)

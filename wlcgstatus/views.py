@@ -1,6 +1,7 @@
 """The cross-cutting pages: the overview, each experiment, each migration, the scenarios."""
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -19,17 +20,19 @@ from experiments.models import (
     RuleCondition,
     Scenario,
 )
+from sites.as_of import AsOf, day_of, shows_status_as_of
 from sites.cache import cached
 from sites.history import all_changes
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
 from sites.tables import SiteTable, with_table_columns
-from sites.timeline import end_of
+from sites.timeline import assessed_on, end_of, existing_on
 
 from . import charts, trends
 from .badges import Badge, badge_response
 from .forms import PeriodForm
+from .past import status_on
 from .reports.compose import changes_between
-from .summary import migration_progress, sites_url, summarise
+from .summary import ExperimentSummary, migration_progress, sites_url, summarise
 
 EXCEPTIONS_SHOWN = 50
 SITES_SHOWN = 100  # a page of a migration's sites
@@ -38,43 +41,55 @@ RULE, EXCEPTION = "rule", "exception"  # what decided a site, on the experiment 
 PROBE_PATH = Path(__file__).parent / "probe" / "wlcg_capability_probe.py"
 
 
+@shows_status_as_of
 def overview(request):
-    today = timezone.localdate()
+    day = day_of(request)
     return render(request, "wlcgstatus/overview.html",
-                  cached(f"overview:{today}", lambda: _overview(today)))
+                  cached(f"overview:{day}:{bool(request.as_of)}",
+                         lambda: _overview(request.as_of)))
 
 
-def _overview(today) -> dict:
+def _overview(as_of: AsOf) -> dict:
+    """The cards, and how many sites serve an experiment: as of the day asked for, or now."""
+    if as_of:
+        status = status_on(as_of.day, list(Experiment.objects.all()))
+        summaries, site_count = status.summaries, len({site for site, _ in status.state})
+    else:
+        summaries = summarise(timezone.localdate())
+        site_count = Assessment.objects.order_by().values("site_id").distinct().count()
     cards = [(summary, charts.for_page(charts.scenario_bar(summary),
                                        f"chart-{summary.experiment.slug}", toolbar=False))
-             for summary in summarise(today)]
-    return {"cards": cards, "site_count": Site.objects.count()}
+             for summary in summaries]
+    return {"cards": cards, "site_count": site_count}
 
 
+@shows_status_as_of
 def experiment_detail(request, slug: str):
     experiment = get_object_or_404(Experiment, slug=slug)
-    today = timezone.localdate()
-    summary, chart, trend, trend_chart, decided = experiment_figures(experiment, today)
-    rules = [(rule, decided[RULE, rule.id]) for rule in
+    figures = experiment_figures(experiment, request.as_of)
+    # How many sites each decided: counted for today only (None: not known for a past day).
+    decided = figures.decided.__getitem__ if figures.decided is not None else lambda key: None
+    rules = [(rule, decided((RULE, rule.id))) for rule in
              experiment.rules.select_related("scenario").prefetch_related(
                  Prefetch("conditions", RuleCondition.objects.select_related("capability")))]
-    exception_kinds = [(kind, decided[EXCEPTION, kind.id])
+    exception_kinds = [(kind, decided((EXCEPTION, kind.id)))
                        for kind in experiment.exception_kinds.select_related("scenario")]
-    # The most urgent first, and no more than a page: the sites table lists them all.
-    exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None,
-                                                   site__retired_on=None)
-                      .select_related("site", "kind").with_state(today)
-                      .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
-    served = ExperimentSite.objects.filter(experiment=experiment).values("site_id")
-    sites = with_table_columns(Site.objects.filter(retired_on=None, pk__in=served), [experiment])
-    table = SiteTable(sites, experiments=[experiment])
+    if request.as_of:
+        exceptions = figures.exceptions
+    else:  # the most urgent first, and no more than a page: the sites table lists them all
+        today = timezone.localdate()
+        exceptions = list(SiteException.objects.filter(experiment=experiment, revoked_on=None,
+                                                       site__retired_on=None)
+                          .select_related("site", "kind").with_state(today)
+                          .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
+    table = SiteTable(sites_serving(experiment, request.as_of), experiments=[experiment],
+                      as_of=request.as_of)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
     return render(request, "wlcgstatus/experiment_detail.html", {
         "experiment": experiment,
-        "summary": summary,
-        "chart": chart,
-        "trend": trend,
-        "trend_chart": trend_chart,
+        "figures": figures,
+        "summary": figures.summary,
+        "trend": figures.trend,
         "rules": rules,
         "exception_kinds": exception_kinds,
         "exceptions": exceptions,
@@ -82,36 +97,65 @@ def experiment_detail(request, slug: str):
         "exceptions_url": sites_url(experiment=experiment.slug, exception="active"),
         "table": table,
         "all_sites_url": sites_url(experiment=experiment.slug),
-        "today": today,
         "public_url": settings.SITE_URL,
     })
 
 
-def experiment_figures(experiment: Experiment, today) -> tuple:
-    return cached(f"experiment:{experiment.slug}:{today}",
-                  lambda: _experiment_figures(experiment, today))
+@dataclass
+class ExperimentFigures:
+    """What the experiment page counts over all its sites, as of a day: its summary and
+    chart, its compliance classes over time, and how many sites each rule and each
+    exception kind decided ((RULE, id) or (EXCEPTION, id) → sites; a site an exception
+    serves was decided by it, not by a rule; not recorded for a past day). For a past day,
+    also its exceptions as they stood, the most urgent first."""
+
+    summary: ExperimentSummary
+    chart: str
+    trend: trends.Trend
+    trend_chart: str
+    decided: Counter | None
+    exceptions: list[SiteException]
 
 
-def _experiment_figures(experiment: Experiment, today) -> tuple:
-    """What the experiment page counts over all its sites: its summary and chart, its
-    compliance classes over time, and how many sites each rule and each exception kind
-    decided ((RULE, id) or (EXCEPTION, id) → sites): a site an exception serves was decided
-    by it, not by a rule."""
-    (summary,) = summarise(today, [experiment])
+def experiment_figures(experiment: Experiment, as_of: AsOf | None = None) -> ExperimentFigures:
+    day = as_of.day if as_of else timezone.localdate()
+    return cached(f"experiment:{experiment.slug}:{day}:{bool(as_of)}",
+                  lambda: _experiment_figures(experiment, day, bool(as_of)))
+
+
+def _experiment_figures(experiment: Experiment, day, past: bool) -> ExperimentFigures:
+    decided, exceptions = Counter(), []
+    if past:
+        status = status_on(day, [experiment])
+        (summary,) = status.summaries
+        exceptions = status.exceptions_listed(experiment.id)[:EXCEPTIONS_SHOWN]
+        decided = None
+    else:
+        (summary,) = summarise(day, [experiment])
+        for rule_id, granted, standing, n in (
+                Assessment.objects.filter(experiment=experiment)
+                .values("rule_id", "exception__kind_id", "standing_exception_id")
+                .annotate(n=Count("id"))
+                .values_list("rule_id", "exception__kind_id", "standing_exception_id", "n")):
+            kind = granted or standing
+            decided[(EXCEPTION, kind) if kind else (RULE, rule_id)] += n
     chart = charts.for_page(charts.scenario_bar(summary, height=170), "chart-scenarios",
                             toolbar=False)
-    trend = trends.compliance_trend(summary, today)
+    trend = trends.compliance_trend(summary, day)
     trend_chart = charts.for_page(charts.compliance_area(trend, {
         figure.label: figure.url for figure in summary.compliance}), "chart-trend")
-    decided = Counter()
-    for rule_id, granted, standing, n in (
-            Assessment.objects.filter(experiment=experiment)
-            .values("rule_id", "exception__kind_id", "standing_exception_id")
-            .annotate(n=Count("id"))
-            .values_list("rule_id", "exception__kind_id", "standing_exception_id", "n")):
-        kind = granted or standing
-        decided[(EXCEPTION, kind) if kind else (RULE, rule_id)] += n
-    return summary, chart, trend, trend_chart, decided
+    return ExperimentFigures(summary, chart, trend, trend_chart, decided, exceptions)
+
+
+def sites_serving(experiment: Experiment, as_of: AsOf | None):
+    """The sites serving the experiment (as of the day asked for), with the table's columns."""
+    if as_of:
+        sites = Site.objects.filter(existing_on(as_of.day),
+                                    assessed_on(as_of.day, experiment=experiment))
+    else:
+        served = ExperimentSite.objects.filter(experiment=experiment).values("site_id")
+        sites = Site.objects.filter(retired_on=None, pk__in=served)
+    return with_table_columns(sites, [experiment], as_of)
 
 
 def migration_detail(request, experiment: str, slug: str):
@@ -199,7 +243,7 @@ def changes(request):
 def experiment_badge(request, slug: str):
     """“CMS · 73% target”: the share of the experiment's sites in the target class."""
     experiment = get_object_or_404(Experiment, slug=slug)
-    summary = experiment_figures(experiment, timezone.localdate())[0]
+    summary = experiment_figures(experiment).summary
     target = next(figure for figure in summary.compliance if figure.key == Compliance.TARGET)
     return badge_response(request, Badge(experiment.name, f"{target.share}% target",
                                          Compliance.TARGET.colour))

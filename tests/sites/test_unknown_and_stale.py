@@ -69,7 +69,7 @@ def test_the_api_gives_unknown_as_a_compliance_value_and_filters_by_it(client, s
 
 
 def test_unknown_is_a_segment_of_the_chart_opening_those_sites(client, silent_and_old):
-    chart = get_ok(client, "/experiments/alice/").context["chart"]
+    chart = get_ok(client, "/experiments/alice/").context["figures"].chart
     segments = {trace["name"]: trace["customdata"][0] for trace in chart.figure["data"]}
     assert segments["Unknown"] == "/sites/?experiment=alice&compliance=unknown"
 

@@ -48,7 +48,7 @@ def test_the_experiment_page_draws_its_classes_over_time(client, reference):
     assert trend.lines["Target"] == [1, 2, 2]
     assert trend.lines["Non-compliant"] == [1, 0, 0]
     assert trend.lines["Unknown"] == [0, 0, 1]
-    chart = lines(response.context["trend_chart"])
+    chart = lines(response.context["figures"].trend_chart)
     assert list(chart) == ["Target", "Acceptable", "Interim", "Non-compliant", "Unknown"]
     assert chart["Target"]["y"] == [1, 2, 2] and chart["Target"]["stackgroup"]
     assert chart["Unknown"]["customdata"][0] == "/sites/?experiment=cms&compliance=unknown"

@@ -8,27 +8,23 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from experiments.models import (
-    Compliance,
     ExceptionKind,
     Experiment,
     MigrationStep,
     PolicyRule,
     Scenario,
 )
-from sites.assessment import Grant
 from sites.models import (
-    EXPIRY_WARNING_DAYS,
     Assessment,
     AssessmentChange,
     CapabilityValue,
-    ExceptionFigure,
     SiteException,
     SiteMigration,
-    stale_before,
 )
-from sites.timeline import confirmed_on, end_of, exceptions_on, scenarios_on, values_on
+from sites.timeline import end_of, exceptions_on, values_on
 
-from ..summary import ExperimentSummary, PastCounts, positions_on, summarise
+from ..past import status_on
+from ..summary import ExperimentSummary
 from ..trends import Trend, compliance_trend
 
 
@@ -97,39 +93,18 @@ class MeetingReport:
 
 def compose(as_of: datetime.date, since: datetime.date | None = None) -> MeetingReport:
     experiments = list(Experiment.objects.all())
-    ids = [e.id for e in experiments]
-    state = scenarios_on(as_of, ids)
-    scenarios = Scenario.objects.in_bulk()
-    counts: dict[int, Counter] = defaultdict(Counter)
-    serving: dict[int, set[int]] = defaultdict(set)  # experiment → the sites serving it then
-    for (site_id, experiment_id), scenario_id in state.items():
-        counts[experiment_id][scenario_id] += 1
-        serving[experiment_id].add(site_id)
-    # Each experiment's exceptions as they stood then, of the sites serving it then.
-    exceptions = {experiment_id: [] for experiment_id in ids}
-    for exception in exceptions_on(as_of, ids):
-        if exception.site_id in serving[exception.experiment_id]:
-            exceptions[exception.experiment_id].append(exception)
-    # Sites that had reported, but not confirmed it for CAPABILITY_CONFIRM_DAYS by then.
-    cutoff, confirmed = stale_before(end_of(as_of)), confirmed_on(as_of)
-    stale = {experiment_id: sum(1 for site_id in sites_serving
-                                if confirmed.get(site_id, cutoff) < cutoff)
-             for experiment_id, sites_serving in serving.items()}
-    summaries = summarise(as_of, experiments, PastCounts(
-        counts, _exception_counts(exceptions, state, scenarios, as_of), stale))
-    for summary in summaries:
-        _progress_as_of(summary, as_of, serving[summary.experiment.id])
-    workloads = _workloads(state, as_of)
-    changes = changes_between(experiments, since, as_of, scenarios) if since else {}
+    status = status_on(as_of, experiments)
+    workloads = _workloads(status.state, as_of)
+    changes = (changes_between(experiments, since, as_of, status.scenarios) if since
+               else {})
     sections = []
-    for experiment, summary in zip(experiments, summaries, strict=True):
+    for experiment, summary in zip(experiments, status.summaries, strict=True):
         sections.append(Section(
             experiment=experiment,
             summary=summary,
             workloads=workloads[experiment.id],
             trend=compliance_trend(summary, as_of),
-            exceptions=sorted((e for e in exceptions[experiment.id] if _active(e, as_of)),
-                              key=lambda e: (e.expires_on or datetime.date.max, e.site.name)),
+            exceptions=status.active_exceptions(experiment.id),
             changes=changes[experiment.id] if since else None,
         ))
     return MeetingReport(
@@ -171,47 +146,6 @@ def _workloads(state: dict[tuple[int, int], int | None], day: datetime.date
     for experiment_id, counter in tally.items():
         workloads[experiment_id] = counter.most_common()
     return workloads
-
-
-def _exception_counts(exceptions: dict[int, list[SiteException]],
-                      state: dict[tuple[int, int], int | None],
-                      scenarios: dict[int, Scenario], day: datetime.date
-                      ) -> dict[str, dict[int, int]]:
-    """The exception figures of the day (figure → experiment id → sites), as the pages count
-    them today: active, expiring within the warning, and expired while the site, with no
-    other exception active, falls short of the policy."""
-    horizon = day + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
-    counts: dict[str, dict[int, int]] = {figure: {} for figure in ExceptionFigure}
-    for experiment_id, granted in exceptions.items():
-        active = {e.site_id for e in granted if _active(e, day)}
-        expiring = {e.site_id for e in granted if _active(e, day) and e.expires_on
-                    and e.expires_on <= horizon}
-        lapsed = {e.site_id for e in granted
-                  if e.site_id not in active and _grant(e).lapsed_on(day)
-                  and _compliance(scenarios.get(state.get((e.site_id, experiment_id))))
-                  == Compliance.NON_COMPLIANT}
-        counts[ExceptionFigure.ACTIVE][experiment_id] = len(active)
-        counts[ExceptionFigure.EXPIRING][experiment_id] = len(expiring)
-        counts[ExceptionFigure.LAPSED][experiment_id] = len(lapsed)
-    return counts
-
-
-def _compliance(scenario: Scenario | None) -> Compliance:
-    return Compliance(scenario.compliance) if scenario else Compliance.UNKNOWN
-
-
-def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date,
-                    serving: set[int]) -> None:
-    """Each step's sites done at the end of the day, from the migration's history, of the
-    sites serving the experiment that day."""
-    for progress in summary.migrations:
-        positions = positions_on(progress.migration, as_of)
-        progress.total = len(serving)
-        for step in progress.steps:
-            step.done = sum(1 for site_id in serving
-                            if positions.get(site_id, 0) >= step.step.position)
-            step.total = len(serving)
-            step.today = as_of
 
 
 def changes_between(experiments: list[Experiment], since: datetime.date,
@@ -261,15 +195,6 @@ def changes_between(experiments: list[Experiment], since: datetime.date,
         experiment_changes.exceptions.sort(key=lambda event: (event.day, event.site))
         experiment_changes.steps.sort(key=lambda step: (step.day, step.site))
     return changes
-
-
-def _active(exception: SiteException, day: datetime.date) -> bool:
-    return _grant(exception).active_on(day)
-
-
-def _grant(exception: SiteException) -> Grant:
-    return Grant(exception.id, exception.kind.name, None, exception.granted_on,
-                 exception.expires_on, exception.revoked_on)
 
 
 def _event(exception: SiteException, what: str, day: datetime.date) -> ExceptionEvent:

@@ -1,0 +1,171 @@
+"""The status as of a past day, on the pages: what a page shows with `?as_of=D`, weeks later,
+is what it showed on D, whatever happened since; every figure opens the sites table as of the
+same day listing exactly that many sites; a day that is not one, or is still to come, says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.models import Experiment, PolicyRule
+from sites.models import Site
+from sites.updates import record_capabilities
+from wlcgstatus.past import status_on
+from wlcgstatus.snapshots import take_snapshot
+
+from ..factories.exceptions import grant, renew
+from ..factories.sites import make_site
+from ..helpers import get_ok, on, page_text, soup, story_day, text_of
+
+D = story_day(10)  # the meeting
+PAGES = ["/", "/sites/", "/sites/?experiment=cms", "/sites/?sort=-scenario_cms",
+         "/sites/?compliance=non_compliant", "/sites/?exception=active",
+         "/sites/?exception=expiring", "/sites/?exception=lapsed",
+         "/sites/?cap_container_runtime=none", "/experiments/cms/", "/experiments/alice/"]
+
+
+def shown(client, url: str) -> list[str]:
+    """What the page shows of the status: the overview's cards, the sites table's rows, the
+    experiment page's figures, exceptions and sites, as a reader reads them."""
+    page = soup(get_ok(client, url))
+    parts = page.select("section.card, table.sites tbody tr, .headline, .exception-figures, "
+                        "section:has(> h2:-soup-contains('Exceptions granted')) tbody tr")
+    assert parts, url
+    return [text_of(part) for part in parts]
+
+
+@pytest.fixture
+def story(reference):
+    """Sites and exceptions up to the meeting on D, then the weeks after it: reports,
+    renewals, revocations, expiries, a rule changed, a site added and one retired."""
+    with on(story_day(1)):
+        a = make_site("CH-A", serves=("cms",), container_runtime="none")
+        make_site("CH-B", serves=("cms",), container_runtime="singularity")
+        c = make_site("CH-C", serves=("alice", "cms"), container_runtime="singularity")
+        d = make_site("CH-D", serves=("cms",), container_runtime="none")
+        expiring = grant(a, story_day(1), story_day(30))  # expires within 30 days of D
+        grant(d, story_day(1), story_day(5))  # lapses before D, still relied on
+    with on(story_day(6)):
+        record_capabilities(c, {"cvmfs": "yes"})
+    for n in range(1, 10):
+        with on(story_day(n), hour=23):
+            take_snapshot(story_day(n))
+
+    def weeks_after():
+        with on(story_day(12)):
+            record_capabilities(a, {"container_runtime": "singularity"})
+        with on(story_day(15)):
+            renew(d.exceptions.get(), story_day(90), "Singularity delayed")
+        with on(story_day(18)):
+            expiring.revoked_on = story_day(18)
+            expiring.save()
+        with on(story_day(20)):
+            rule = PolicyRule.objects.get(experiment__slug="cms", position=2)
+            rule.allows_user_jobs = False
+            rule.save()
+        with on(story_day(25)):
+            make_site("CH-E", serves=("cms", "alice"), container_runtime="apptainer")
+            c.retired_on = story_day(25)
+            c.save()
+    return weeks_after
+
+
+def test_every_page_as_of_a_day_shows_what_it_showed_that_day(client, story):
+    with on(D, hour=18):
+        on_the_day = {url: shown(client, url) for url in PAGES}
+    story()
+
+    with on(story_day(45)):
+        for url in PAGES:
+            as_of = f"{url}{'&' if '?' in url else '?'}as_of={D}"
+            assert shown(client, as_of) == on_the_day[url], url
+            # While today the page has moved on.
+        assert shown(client, "/sites/") != on_the_day["/sites/"]
+        assert shown(client, "/") != on_the_day["/"]
+
+
+def test_every_figure_as_of_a_day_opens_the_sites_table_of_that_day(client, story):
+    story()
+    with on(story_day(45)):
+        for summary in status_on(D, list(Experiment.objects.all())).summaries:
+            figures = [*summary.scenarios, *summary.compliance, *summary.exceptions,
+                       summary.stale]
+            for figure in figures:
+                table = get_ok(client, f"{figure.url}&as_of={D}").context["table"]
+                assert table.paginator.count == figure.count, (figure.url, figure.count)
+            assert get_ok(client, f"{summary.url}&as_of={D}").context[
+                "table"].paginator.count == summary.total
+
+
+def test_a_page_as_of_a_past_day_says_so_and_offers_the_way_back(client, story):
+    story()
+    with on(story_day(45)):
+        response = get_ok(client, f"/sites/?experiment=cms&as_of={D}")
+        page = soup(response)
+        banner = page.select_one(".banner.as-of")
+        assert f"Status as of {D.day} {D:%B %Y}" in text_of(banner)
+        assert banner.a["href"] == "?experiment=cms"  # the same filters, today
+        control = page.select_one("form.as-of-control")
+        assert control.select_one("input[name=as_of]")["value"] == D.isoformat()
+        assert control.select_one("input[name=experiment]")["value"] == "cms"
+        assert page.body["data-as-of"] == D.isoformat()
+
+        today = soup(get_ok(client, "/sites/?experiment=cms"))
+        assert today.select_one(".banner.as-of") is None
+        assert today.select_one("form.as-of-control input[name=as_of]")["value"] == ""
+        assert "data-as-of" not in today.body.attrs
+        # A page that shows only the present offers no day to choose.
+        assert soup(get_ok(client, "/reports/")).select_one("form.as-of-control") is None
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("2026-13-01", "“2026-13-01” is not a day: give it as YYYY-MM-DD."),
+    ("yesterday", "“yesterday” is not a day: give it as YYYY-MM-DD."),
+])
+def test_a_day_that_is_not_one_is_said_and_the_page_shows_today(client, story, value, message):
+    story()
+    with on(story_day(45)):
+        today = shown(client, "/sites/")
+        response = get_ok(client, f"/sites/?as_of={value}")
+        assert shown(client, f"/sites/?as_of={value}") == today
+    assert message in page_text(response)
+    assert "Showing the status today." in page_text(response)
+    assert soup(response).select_one(".banner.as-of") is None
+
+
+def test_a_day_still_to_come_is_said_and_the_page_shows_today(client, story):
+    with on(story_day(5)):
+        response = get_ok(client, f"/?as_of={D}")
+    assert f"{D.day} {D:%B %Y} is still to come. Showing the status today." in page_text(
+        response)
+
+
+def test_a_site_added_later_is_not_in_the_past_and_a_site_retired_later_is(client, story):
+    story()
+    with on(story_day(45)):
+        then = [row[0] for row in _rows(client, f"/sites/?as_of={D}")]
+        now = [row[0] for row in _rows(client, "/sites/")]
+    assert then == ["CH-A", "CH-B", "CH-C", "CH-D"]
+    assert now == ["CH-A", "CH-B", "CH-D", "CH-E"]
+    assert Site.objects.get(name="CH-C").retired_on == story_day(25)
+
+
+def test_the_sites_table_as_of_a_day_shows_the_values_and_scenarios_of_that_day(client, story):
+    story()
+    with on(story_day(45)):
+        then = dict((row[0], row) for row in _rows(client, f"/sites/?as_of={D}"))
+        now = dict((row[0], row) for row in _rows(client, "/sites/"))
+    header = _header(client)
+    runtime, cms = header.index("Runtime"), header.index("CMS")
+    assert (then["CH-A"][runtime], now["CH-A"][runtime]) == ("none", "singularity")
+    assert then["CH-A"][cms] == "Transition exception"  # granted then, revoked since
+    assert then["CH-D"][cms] == "Not isolated"  # lapsed then, renewed since
+    assert now["CH-D"][cms] == "Transition exception"
+
+
+def _rows(client, url: str) -> list[list[str]]:
+    return [[text_of(cell) for cell in row.find_all("td")]
+            for row in soup(get_ok(client, url)).select("table.sites tbody tr")]
+
+
+def _header(client) -> list[str]:
+    return [text_of(cell) for cell in soup(get_ok(client, "/sites/")).select("table.sites th")]

@@ -1,0 +1,117 @@
+"""The status at the end of a past day, rebuilt from the recorded history: the figures the
+overview, the experiment pages and the report show as of that day. The same engine makes the
+pages and the report, so a page as of a day and the report as of that day agree."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from experiments.models import Compliance, Experiment, Scenario
+from sites.models import (
+    EXPIRY_WARNING_DAYS,
+    ExceptionFigure,
+    ExceptionState,
+    SiteException,
+    stale_before,
+)
+from sites.timeline import active_on, confirmed_on, end_of, exceptions_on, grant_of, scenarios_on
+
+from .summary import ExperimentSummary, PastCounts, positions_on, summarise
+
+
+@dataclass
+class PastStatus:
+    day: datetime.date
+    summaries: list[ExperimentSummary]  # in the order of the experiments given
+    state: dict[tuple[int, int], int | None]  # (site id, experiment id) → scenario id
+    exceptions: dict[int, list[SiteException]]  # per experiment, of the sites serving it
+    scenarios: dict[int, Scenario]
+
+    def active_exceptions(self, experiment_id: int) -> list[SiteException]:
+        """The experiment's exceptions in force that day, the soonest to expire first."""
+        return sorted((e for e in self.exceptions[experiment_id] if active_on(e, self.day)),
+                      key=lambda e: (e.expires_on or datetime.date.max, e.site.name))
+
+
+    def exceptions_listed(self, experiment_id: int) -> list[SiteException]:
+        """What the experiment page lists: its exceptions not revoked by then, the soonest
+        to expire first, each with its `state` that day (as `with_state` gives it today)."""
+        listed = [e for e in self.exceptions[experiment_id]
+                  if e.revoked_on is None or e.revoked_on > self.day]
+        for exception in listed:
+            exception.state = (ExceptionState.UPCOMING if exception.granted_on > self.day
+                               else ExceptionState.ACTIVE if active_on(exception, self.day)
+                               else ExceptionState.EXPIRED)
+        return sorted(listed, key=lambda e: (e.expires_on or datetime.date.max, e.site.name))
+
+
+def status_on(day: datetime.date, experiments: list[Experiment]) -> PastStatus:
+    """The experiments' summaries as they stood at the end of the day: which sites served
+    each and under which scenario, their exceptions as granted, renewed and revoked by then,
+    the sites stale then, and each migration's progress of the sites serving then."""
+    ids = [e.id for e in experiments]
+    state = scenarios_on(day, ids)
+    scenarios = Scenario.objects.in_bulk()
+    counts: dict[int, Counter] = defaultdict(Counter)
+    serving: dict[int, set[int]] = defaultdict(set)  # experiment → the sites serving it then
+    for (site_id, experiment_id), scenario_id in state.items():
+        counts[experiment_id][scenario_id] += 1
+        serving[experiment_id].add(site_id)
+    # Each experiment's exceptions as they stood then, of the sites serving it then.
+    exceptions = {experiment_id: [] for experiment_id in ids}
+    for exception in exceptions_on(day, ids):
+        if exception.site_id in serving[exception.experiment_id]:
+            exceptions[exception.experiment_id].append(exception)
+    # Sites that had reported, but not confirmed it for CAPABILITY_CONFIRM_DAYS by then.
+    cutoff, confirmed = stale_before(end_of(day)), confirmed_on(day)
+    stale = {experiment_id: sum(1 for site_id in sites_serving
+                                if confirmed.get(site_id, cutoff) < cutoff)
+             for experiment_id, sites_serving in serving.items()}
+    summaries = summarise(day, experiments, PastCounts(
+        counts, _exception_counts(exceptions, state, scenarios, day), stale))
+    for summary in summaries:
+        _progress_as_of(summary, day, serving[summary.experiment.id])
+    return PastStatus(day, summaries, state, exceptions, scenarios)
+
+
+def _exception_counts(exceptions: dict[int, list[SiteException]],
+                      state: dict[tuple[int, int], int | None],
+                      scenarios: dict[int, Scenario], day: datetime.date
+                      ) -> dict[str, dict[int, int]]:
+    """The exception figures of the day (figure → experiment id → sites), as the pages count
+    them today: active, expiring within the warning, and expired while the site, with no
+    other exception active, falls short of the policy."""
+    horizon = day + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
+    counts: dict[str, dict[int, int]] = {figure: {} for figure in ExceptionFigure}
+    for experiment_id, granted in exceptions.items():
+        active = {e.site_id for e in granted if active_on(e, day)}
+        expiring = {e.site_id for e in granted if active_on(e, day) and e.expires_on
+                    and e.expires_on <= horizon}
+        lapsed = {e.site_id for e in granted
+                  if e.site_id not in active and grant_of(e).lapsed_on(day)
+                  and _compliance(scenarios.get(state.get((e.site_id, experiment_id))))
+                  == Compliance.NON_COMPLIANT}
+        counts[ExceptionFigure.ACTIVE][experiment_id] = len(active)
+        counts[ExceptionFigure.EXPIRING][experiment_id] = len(expiring)
+        counts[ExceptionFigure.LAPSED][experiment_id] = len(lapsed)
+    return counts
+
+
+def _compliance(scenario: Scenario | None) -> Compliance:
+    return Compliance(scenario.compliance) if scenario else Compliance.UNKNOWN
+
+
+def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date,
+                    serving: set[int]) -> None:
+    """Each step's sites done at the end of the day, from the migration's history, of the
+    sites serving the experiment that day."""
+    for progress in summary.migrations:
+        positions = positions_on(progress.migration, as_of)
+        progress.total = len(serving)
+        for step in progress.steps:
+            step.done = sum(1 for site_id in serving
+                            if positions.get(site_id, 0) >= step.step.position)
+            step.total = len(serving)
+            step.today = as_of
