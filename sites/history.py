@@ -213,8 +213,10 @@ def _scenario_changes(limit: int, site: Site | None, until: datetime.datetime | 
                       experiment: Experiment | None) -> list[Change]:
     """What the policy engine concluded from the changes: a site's scenario for an
     experiment, with the engine's reason."""
-    records = AssessmentChange.objects.select_related("site", "experiment", "old_scenario",
-                                                      "new_scenario")
+    # Not the other changes to an assessment: each follows from a change listed itself (an
+    # exception renewed, a rule's workloads changed).
+    records = (AssessmentChange.objects.exclude(event=AssessmentChange.Event.UPDATED)
+               .select_related("site", "experiment", "old_scenario", "new_scenario"))
     if until:
         records = records.filter(changed_at__lt=until)
     if site is not None:

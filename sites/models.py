@@ -513,12 +513,15 @@ class Assessment(models.Model):
 
 
 class AssessmentChange(models.Model):
-    """A site's scenario for an experiment changed, or the site began or stopped serving the
+    """A site's scenario for an experiment changed, or what else its page shows of the
+    assessment (credentials, workloads, the reason), or the site began or stopped serving the
     experiment: kept for “what changed since the last meeting” and for the state on past
-    days. Written by the recomputation, never edited."""
+    days, each with the assessment as it became. Written by the recomputation, never
+    edited."""
 
     class Event(models.TextChoices):
         CHANGED = "changed", "Scenario changed"
+        UPDATED = "updated", "Same scenario, other credentials, workloads or reason"
         STARTED = "started", "Began serving the experiment"
         STOPPED = "stopped", "Stopped serving the experiment"
 
@@ -530,6 +533,12 @@ class AssessmentChange(models.Model):
     new_scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, null=True,
                                      related_name="+")
     reason = models.TextField()
+    # The assessment as it became (blank and None where it stopped, or recorded before these
+    # were kept).
+    pilot_credentials = models.CharField(max_length=200, blank=True)
+    payload_credentials = models.CharField(max_length=200, blank=True)
+    allows_production = models.BooleanField("production jobs", null=True)
+    allows_user_jobs = models.BooleanField("user jobs", null=True)
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -48,7 +48,8 @@ def derive_progress(site_ids: list[int], migrations: list[Migration],
             .values_list("site_id", "experiment_id", "scenario_id")):
         scenarios[experiment_id][site_id] = scenario_id
     since = {(row["site_id"], row["experiment_id"]): row["last"].date() for row in
-             AssessmentChange.objects.filter(site_id__in=site_ids).order_by()
+             AssessmentChange.objects.filter(site_id__in=site_ids)
+             .exclude(event=AssessmentChange.Event.UPDATED).order_by()
              .values("site_id", "experiment_id").annotate(last=Max("changed_at"))}
     stored = {(state.site_id, state.migration_id): state for state in
               SiteMigration.objects.filter(site_id__in=site_ids, migration__in=migrations)}

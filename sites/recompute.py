@@ -175,14 +175,30 @@ def load_grants(site_ids: list[int], experiment_ids: list[int], outcomes: dict[i
 MISSING = object()
 
 
+# What a site's page shows of an assessment: a change to any of it is recorded, so that the
+# page as of a past day shows it as it was.
+SHOWN_FIELDS = ("scenario_id", "pilot_credentials", "payload_credentials", "allows_production",
+                "allows_user_jobs", "reason")
+
+
+def _shown(assessment: Assessment) -> tuple:
+    return tuple(getattr(assessment, field) for field in SHOWN_FIELDS)
+
+
 def _change(assessment: Assessment, before: dict, now) -> AssessmentChange:
     key = (assessment.site_id, assessment.experiment_id)
     started = key not in before
+    old_scenario_id = None if started else before[key][0]
     return AssessmentChange(
-        event=AssessmentChange.Event.STARTED if started else AssessmentChange.Event.CHANGED,
+        event=(AssessmentChange.Event.STARTED if started
+               else AssessmentChange.Event.UPDATED if old_scenario_id == assessment.scenario_id
+               else AssessmentChange.Event.CHANGED),
         site_id=assessment.site_id, experiment_id=assessment.experiment_id,
-        old_scenario_id=None if started else before[key],
-        new_scenario_id=assessment.scenario_id, reason=assessment.reason, changed_at=now)
+        old_scenario_id=old_scenario_id, new_scenario_id=assessment.scenario_id,
+        reason=assessment.reason, pilot_credentials=assessment.pilot_credentials,
+        payload_credentials=assessment.payload_credentials,
+        allows_production=assessment.allows_production,
+        allows_user_jobs=assessment.allows_user_jobs, changed_at=now)
 
 
 def preview(site: Site, reported: dict[str, str], today: datetime.date | None = None
@@ -237,10 +253,10 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
             valid_until=result.valid_until,
         ))
     before, lapsed_at = {}, {}
-    for site_id, experiment_id, scenario_id, valid_until in (
+    for site_id, experiment_id, valid_until, *shown in (
             Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
-            .values_list("site_id", "experiment_id", "scenario_id", "valid_until")):
-        before[site_id, experiment_id] = scenario_id
+            .values_list("site_id", "experiment_id", "valid_until", *SHOWN_FIELDS)):
+        before[site_id, experiment_id] = tuple(shown)
         if valid_until is not None and end_of(valid_until) < now:
             # Overtaken by the clock: it changed when it stopped holding, not now.
             lapsed_at[site_id, experiment_id] = end_of(valid_until)
@@ -250,7 +266,7 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
     )
     changes = [_change(a, before, lapsed_at.get((a.site_id, a.experiment_id), now))
                for a in assessments
-               if before.get((a.site_id, a.experiment_id), MISSING) != a.scenario_id]
+               if before.get((a.site_id, a.experiment_id), MISSING) != _shown(a)]
     # A site that no longer serves an experiment keeps no assessment for it.
     gone = (Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
             .exclude(Exists(serving.filter(site=OuterRef("site"),

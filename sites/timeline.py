@@ -17,6 +17,7 @@ from .models import (
     Assessment,
     AssessmentChange,
     CapabilityValue,
+    ExceptionState,
     Site,
     SiteException,
 )
@@ -105,6 +106,15 @@ def grant_of(exception: SiteException) -> Grant:
                  exception.expires_on, exception.revoked_on)
 
 
+def state_on(exception: SiteException, day: datetime.date) -> ExceptionState:
+    """Where the exception stood on the day, as `SiteException.objects.with_state` says."""
+    if exception.revoked_on and exception.revoked_on <= day:
+        return ExceptionState.REVOKED
+    if exception.granted_on > day:
+        return ExceptionState.UPCOMING
+    return ExceptionState.ACTIVE if active_on(exception, day) else ExceptionState.EXPIRED
+
+
 def exception_sites_on(day: datetime.date, figure: str, experiment_ids: list[int]) -> set[int]:
     """The ids of the sites an exception figure ("active", "expiring", "lapsed") counted at
     the end of the day, by the experiments' exceptions as they stood then. Lapsed: expired
@@ -144,7 +154,8 @@ def confirmed_on(day: datetime.date) -> dict[int, datetime.datetime]:
     return latest
 
 
-def values_on(model, day: datetime.date, fields: tuple[str, ...]) -> dict[int, tuple]:
+def values_on(model, day: datetime.date, fields: tuple[str, ...], **filters
+              ) -> dict[int, tuple]:
     """Id → the given fields of each row of a model with history (django-simple-history), as
     it stood at the end of the day: its last record before then; with none, its first record
     if that is the baseline of loaded data (it was there, as loaded); a row with no record
@@ -153,7 +164,7 @@ def values_on(model, day: datetime.date, fields: tuple[str, ...]) -> dict[int, t
     then: dict[int, tuple | None] = {}
     created_later = set()
     for pk, history_type, history_date, reason, *values in (
-            model.history.order_by("history_date", "history_id")
+            model.history.filter(**filters).order_by("history_date", "history_id")
             .values_list("id", "history_type", "history_date", "history_change_reason",
                          *fields)):
         if history_date < end:
@@ -163,7 +174,7 @@ def values_on(model, day: datetime.date, fields: tuple[str, ...]) -> dict[int, t
                 then[pk] = tuple(values)
             elif history_type == "+":
                 created_later.add(pk)
-    for pk, *values in model.objects.values_list("id", *fields):
+    for pk, *values in model.objects.filter(**filters).values_list("id", *fields):
         if pk not in then and pk not in created_later:
             then[pk] = tuple(values)
     return {pk: values for pk, values in then.items() if values is not None}

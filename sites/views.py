@@ -51,6 +51,7 @@ from .models import (
 )
 from .permissions import can_edit_site, can_manage_exceptions
 from .recompute import preview
+from .site_as_of import site_on
 from .tables import SiteExport, SiteTable, stream_csv, with_table_columns
 from .tasks import import_from_cric
 from .timeline import existing_on
@@ -95,33 +96,36 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
         return response
 
 
+@shows_status_as_of
 def site_detail(request, name: str):
     site = get_object_or_404(Site.objects.prefetch_related("federations", "sources"), name=name)
+    context = {
+        "site": site,
+        "retired_on": site.retired_on,
+        "can_edit": can_edit_site(request.user, site),
+        "can_manage_exceptions": can_manage_exceptions(request.user),
+        "public_url": settings.SITE_URL,
+    }
+    if request.as_of:
+        return render(request, "sites/site_detail.html", context | site_on(site, request.as_of.day))
     reported = {value.capability_id: value for value in
                 CapabilityValue.objects.filter(site=site).select_related("reported_by")}
-    capabilities = [(definition, reported.get(definition.id))
-                    for definition in CapabilityDefinition.objects.all()]
-    today = timezone.localdate()
-    exceptions = (SiteException.objects.filter(site=site).select_related("experiment", "kind")
-                  .with_state(today).order_by("-granted_on"))
-    return render(request, "sites/site_detail.html", {
-        "site": site,
+    return render(request, "sites/site_detail.html", context | {
         "names": site.experiment_sites.select_related("experiment").order_by(
             "experiment__position", "name"),
-        "capabilities": capabilities,
+        "capabilities": [(definition, reported.get(definition.id))
+                         for definition in CapabilityDefinition.objects.all()],
         "assessments": Assessment.objects.filter(site=site)
                        .select_related("experiment", "scenario", "rule", "exception__kind",
                                        "lapsed_exception")
                        .with_confirmation().order_by("experiment__position"),
-        "exceptions": exceptions,
+        "exceptions": SiteException.objects.filter(site=site)
+                      .select_related("experiment", "kind")
+                      .with_state(timezone.localdate()).order_by("-granted_on"),
         "standing": ExceptionKind.objects.standing().filter(
             applies_to=site.kind, experiment__experiment_sites__site=site,
         ).select_related("experiment").distinct(),
         "migrations": site_migrations(site),
-        "today": today,
-        "can_edit": can_edit_site(request.user, site),
-        "can_manage_exceptions": can_manage_exceptions(request.user),
-        "public_url": settings.SITE_URL,
     })
 
 

@@ -8,17 +8,34 @@ import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from experiments.models import Compliance, Experiment, Scenario
+from experiments.models import Compliance, Experiment, Migration, Scenario
 from sites.models import (
     EXPIRY_WARNING_DAYS,
     ExceptionFigure,
-    ExceptionState,
+    Site,
     SiteException,
+    SiteMigration,
     stale_before,
 )
-from sites.timeline import active_on, confirmed_on, end_of, exceptions_on, grant_of, scenarios_on
+from sites.timeline import (
+    active_on,
+    confirmed_on,
+    end_of,
+    exceptions_on,
+    grant_of,
+    scenarios_on,
+    state_on,
+    values_on,
+)
 
-from .summary import ExperimentSummary, PastCounts, positions_on, summarise
+from .summary import (
+    ExperimentSummary,
+    MigrationProgress,
+    PastCounts,
+    StepProgress,
+    positions_on,
+    summarise,
+)
 
 
 @dataclass
@@ -41,9 +58,7 @@ class PastStatus:
         listed = [e for e in self.exceptions[experiment_id]
                   if e.revoked_on is None or e.revoked_on > self.day]
         for exception in listed:
-            exception.state = (ExceptionState.UPCOMING if exception.granted_on > self.day
-                               else ExceptionState.ACTIVE if active_on(exception, self.day)
-                               else ExceptionState.EXPIRED)
+            exception.state = state_on(exception, self.day)
         return sorted(listed, key=lambda e: (e.expires_on or datetime.date.max, e.site.name))
 
 
@@ -107,11 +122,41 @@ def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date,
                     serving: set[int]) -> None:
     """Each step's sites done at the end of the day, from the migration's history, of the
     sites serving the experiment that day."""
-    for progress in summary.migrations:
-        positions = positions_on(progress.migration, as_of)
-        progress.total = len(serving)
-        for step in progress.steps:
-            step.done = sum(1 for site_id in serving
-                            if positions.get(site_id, 0) >= step.step.position)
-            step.total = len(serving)
-            step.today = as_of
+    summary.migrations = [progress_on(progress.migration, as_of, serving)
+                          for progress in summary.migrations]
+
+
+def progress_on(migration: Migration, day: datetime.date, serving: set[int]
+                ) -> MigrationProgress:
+    """The migration's progress at the end of the day, of the sites serving then."""
+    positions = positions_on(migration, day)
+    return MigrationProgress(migration, [
+        StepProgress(step, sum(1 for site_id in serving
+                               if positions.get(site_id, 0) >= step.position),
+                     len(serving), day)
+        for step in migration.steps.all()], len(serving))
+
+
+def migration_on(migration: Migration, day: datetime.date
+                 ) -> tuple[MigrationProgress, list[tuple[SiteMigration, int | None]]]:
+    """A migration's progress at the end of the day, and the states recorded by then of the
+    sites serving its experiment then, each with the site's scenario id then, the furthest
+    along first (as the migration page lists them)."""
+    experiment_id = migration.experiment_id
+    state = scenarios_on(day, [experiment_id])
+    progress = progress_on(migration, day, {site_id for site_id, _experiment in state})
+    steps = {step.id: step for step in migration.steps.all()}
+    states = [
+        (SiteMigration(site_id=site_id, migration=migration, completed_step=steps.get(step_id),
+                       updated_on=updated_on, recorded_by_id=recorded_by_id),
+         state[site_id, experiment_id])
+        for site_id, step_id, updated_on, recorded_by_id in values_on(
+            SiteMigration, day, ("site_id", "completed_step_id", "updated_on", "recorded_by_id"),
+            migration_id=migration.id).values()
+        if (site_id, experiment_id) in state]
+    sites = Site.objects.in_bulk([state.site_id for state, _scenario in states])
+    for state, _scenario in states:
+        state.site = sites[state.site_id]
+    states.sort(key=lambda pair: (pair[0].completed_step.position if pair[0].completed_step
+                                  else 0, pair[0].site.name))
+    return progress, states

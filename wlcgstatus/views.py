@@ -30,7 +30,7 @@ from sites.timeline import assessed_on, end_of, existing_on
 from . import charts, trends
 from .badges import Badge, badge_response
 from .forms import PeriodForm
-from .past import status_on
+from .past import migration_on, status_on
 from .reports.compose import changes_between
 from .summary import ExperimentSummary, migration_progress, sites_url, summarise
 
@@ -158,6 +158,7 @@ def sites_serving(experiment: Experiment, as_of: AsOf | None):
     return with_table_columns(sites, [experiment], as_of)
 
 
+@shows_status_as_of
 def migration_detail(request, experiment: str, slug: str):
     migration = get_object_or_404(
         Migration.objects.select_related("experiment").prefetch_related(
@@ -165,31 +166,38 @@ def migration_detail(request, experiment: str, slug: str):
                                                                    "capability")),
             "steps__done_in"),
         experiment__slug=experiment, slug=slug)
-    today = timezone.localdate()
-    summary = migration_progress([migration], today)[0]
+    if request.as_of:
+        summary, states = migration_on(migration, request.as_of.day)
+        page = Paginator(states, SITES_SHOWN).get_page(request.GET.get("page"))
+        scenarios = Scenario.objects.in_bulk()
+        listed = [(state, scenarios.get(scenario_id)) for state, scenario_id in page]
+    else:
+        summary = migration_progress([migration], timezone.localdate())[0]
+        page = Paginator(SiteMigration.objects.filter(migration=migration,
+                                                      site__retired_on=None)
+                         .select_related("site", "completed_step", "recorded_by")
+                         .order_by("completed_step__position", "site__name"), SITES_SHOWN
+                         ).get_page(request.GET.get("page"))
+        scenarios = {assessment.site_id: assessment.scenario for assessment in
+                     Assessment.objects.filter(experiment=migration.experiment,
+                                               site__in=[state.site_id for state in page])
+                     .select_related("scenario")}
+        listed = [(state, scenarios.get(state.site_id)) for state in page]
     steps = list(migration.steps.all())
-    burndown = trends.migration_burndown(summary, today)
+    burndown = trends.migration_burndown(summary, day_of(request))
     chart = charts.migration_burndown(
         burndown, {step.name: (step.due_on, step.target_label) for step in steps if step.due_on},
         {step.name: sites_url(experiment=migration.experiment.slug) for step in steps},
     )
-    states = Paginator(SiteMigration.objects.filter(migration=migration, site__retired_on=None)
-                       .select_related("site", "completed_step", "recorded_by")
-                       .order_by("completed_step__position", "site__name"), SITES_SHOWN)
-    page = states.get_page(request.GET.get("page"))
-    scenarios = {assessment.site_id: assessment.scenario for assessment in
-                 Assessment.objects.filter(experiment=migration.experiment,
-                                           site__in=[state.site_id for state in page])
-                 .select_related("scenario")}
     return render(request, "wlcgstatus/migration_detail.html", {
         "migration": migration,
         "steps": steps,
         "summary": summary,
-        "unrecorded": summary.total - states.count,
+        "unrecorded": summary.total - page.paginator.count,
         "chart": charts.for_page(chart, "chart-migration"),
         "trend": burndown,
         "page": page,
-        "states": [(state, scenarios.get(state.site_id)) for state in page],
+        "states": listed,
     })
 
 

@@ -143,3 +143,11 @@ def singularity_deployed_on(day: int) -> None:
         make_site("CH-STEADY", serves=("cms",), container_runtime="singularity")
     with on(story_day(day)):
         record_capabilities(changing, {"container_runtime": "singularity"})
+
+
+def record_step(site: Site, experiment: str, migration: str, position: int) -> None:
+    """Record by hand that the site completed the migration's step at that position."""
+    migration = Migration.objects.get(experiment__slug=experiment, slug=migration)
+    SiteMigration.objects.update_or_create(
+        site=site, migration=migration, defaults={
+            "completed_step": migration.steps.get(position=position)})

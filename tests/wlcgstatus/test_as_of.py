@@ -13,22 +13,25 @@ from wlcgstatus.past import status_on
 from wlcgstatus.snapshots import take_snapshot
 
 from ..factories.exceptions import grant, renew
-from ..factories.sites import make_site
+from ..factories.sites import make_site, record_step
 from ..helpers import get_ok, on, page_text, soup, story_day, text_of
 
 D = story_day(10)  # the meeting
 PAGES = ["/", "/sites/", "/sites/?experiment=cms", "/sites/?sort=-scenario_cms",
          "/sites/?compliance=non_compliant", "/sites/?exception=active",
          "/sites/?exception=expiring", "/sites/?exception=lapsed",
-         "/sites/?cap_container_runtime=none", "/experiments/cms/", "/experiments/alice/"]
+         "/sites/?cap_container_runtime=none", "/experiments/cms/", "/experiments/alice/",
+         "/sites/CH-A/", "/sites/CH-C/", "/sites/CH-D/",
+         "/experiments/alice/migrations/alien-to-jalien/"]
 
 
 def shown(client, url: str) -> list[str]:
-    """What the page shows of the status: the overview's cards, the sites table's rows, the
-    experiment page's figures, exceptions and sites, as a reader reads them."""
+    """What the page shows of the status, as a reader reads it: the overview's cards, the
+    figures, the rows of every table (but which rule decided how many sites, counted for
+    today only), the notes on the site (retired, proposed for retirement)."""
     page = soup(get_ok(client, url))
-    parts = page.select("section.card, table.sites tbody tr, .headline, .exception-figures, "
-                        "section:has(> h2:-soup-contains('Exceptions granted')) tbody tr")
+    parts = page.select("section.card, .headline, .exception-figures, .banner-inline, "
+                        "main table:not(.rules) tr")
     assert parts, url
     return [text_of(part) for part in parts]
 
@@ -44,6 +47,8 @@ def story(reference):
         d = make_site("CH-D", serves=("cms",), container_runtime="none")
         expiring = grant(a, story_day(1), story_day(30))  # expires within 30 days of D
         grant(d, story_day(1), story_day(5))  # lapses before D, still relied on
+    with on(story_day(3)):
+        record_step(c, "alice", "alien-to-jalien", 1)
     with on(story_day(6)):
         record_capabilities(c, {"cvmfs": "yes"})
     for n in range(1, 10):
@@ -66,6 +71,8 @@ def story(reference):
             make_site("CH-E", serves=("cms", "alice"), container_runtime="apptainer")
             c.retired_on = story_day(25)
             c.save()
+        with on(story_day(30)):
+            record_step(Site.objects.get(name="CH-E"), "alice", "alien-to-jalien", 2)
     return weeks_after
 
 
@@ -152,8 +159,8 @@ def test_a_site_added_later_is_not_in_the_past_and_a_site_retired_later_is(clien
 def test_the_sites_table_as_of_a_day_shows_the_values_and_scenarios_of_that_day(client, story):
     story()
     with on(story_day(45)):
-        then = dict((row[0], row) for row in _rows(client, f"/sites/?as_of={D}"))
-        now = dict((row[0], row) for row in _rows(client, "/sites/"))
+        then = {row[0]: row for row in _rows(client, f"/sites/?as_of={D}")}
+        now = {row[0]: row for row in _rows(client, "/sites/")}
     header = _header(client)
     runtime, cms = header.index("Runtime"), header.index("CMS")
     assert (then["CH-A"][runtime], now["CH-A"][runtime]) == ("none", "singularity")

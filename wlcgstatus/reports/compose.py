@@ -161,6 +161,7 @@ def changes_between(experiments: list[Experiment], since: datetime.date,
     first, last = {}, {}
     for change in (AssessmentChange.objects
                    .filter(experiment_id__in=ids, changed_at__gte=start, changed_at__lt=end)
+                   .exclude(event=AssessmentChange.Event.UPDATED)
                    .select_related("site").order_by("changed_at", "id")):
         key = (change.experiment_id, change.site.name)
         first.setdefault(key, change)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.models import Migration, PolicyRule
-from sites.models import AssessmentChange, Site, SiteMigration
+from experiments.models import PolicyRule
+from sites.models import AssessmentChange, Site
 from sites.updates import record_capabilities
 from wlcgstatus.models import Report
 from wlcgstatus.snapshots import take_snapshot
 
 from ...factories.exceptions import grant, renew
-from ...factories.sites import make_site
+from ...factories.sites import make_site, record_step
 from ...helpers import (
     download,
     on,
@@ -39,13 +39,6 @@ def report_of(client, member, media, django_capture_on_commit_callbacks):
         return download(client, report).decode()
 
     return make
-
-
-def record_step(site: Site, experiment: str, migration: str, position: int) -> None:
-    migration = Migration.objects.get(experiment__slug=experiment, slug=migration)
-    SiteMigration.objects.update_or_create(
-        site=site, migration=migration, defaults={
-            "completed_step": migration.steps.get(position=position)})
 
 
 def test_a_report_made_weeks_later_is_the_report_made_on_the_day(reference, report_of):
