@@ -17,21 +17,20 @@ PARAMETER = "as_of"
 
 class AsOf:
     """What a request asks of time: `day` is the past day to show, or None for the present;
-    `problem` says why a value given was not taken."""
+    `problem` says why a value given was not taken: not a day (`malformed`), or one still to
+    come (the present is the nearest to it there is)."""
 
     def __init__(self, value: str | None, today: datetime.date):
-        self.given, self.day, self.problem = value or "", None, ""
+        self.day, self.problem, self.malformed = None, "", False
         if not value:
             return
         try:
             day = datetime.date.fromisoformat(value)
         except ValueError:
-            self.problem = (f"“{value}” is not a day: give it as YYYY-MM-DD. "
-                            "Showing the status today.")
+            self.problem, self.malformed = f"“{value}” is not a day: give it as YYYY-MM-DD.", True
             return
         if day > today:
-            self.problem = (f"{date_format(day, 'j F Y')} is still to come. "
-                            "Showing the status today.")
+            self.problem = f"{date_format(day, 'j F Y')} is still to come."
         elif day < today:
             self.day = day
 

@@ -111,9 +111,11 @@ class SiteFilterSet(django_filters.FilterSet):
         fields = ["q", "experiment", "scenario", "compliance", "exception", "tier", "country",
                   "kind"]
 
-    def __init__(self, *args, as_of: AsOf | None = None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.as_of = as_of
+        # The past day the page or API list shows (sites/as_of.py), if any.
+        as_of = getattr(self.request, "as_of", None)
+        self.as_of = as_of if as_of else None
         for definition in CapabilityDefinition.objects.all():
             capability = capability_filter(definition, as_of)
             capability.parent = self

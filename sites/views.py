@@ -80,9 +80,6 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
                  else Site.objects.filter(retired_on=None))
         return with_table_columns(sites, self.experiments, as_of)
 
-    def get_filterset_kwargs(self, filterset_class):
-        return super().get_filterset_kwargs(filterset_class) | {"as_of": self.request.as_of}
-
     def get_table_kwargs(self):
         return {"experiments": self.experiments, "as_of": self.request.as_of}
 

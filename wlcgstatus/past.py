@@ -137,6 +137,17 @@ def progress_on(migration: Migration, day: datetime.date, serving: set[int]
         for step in migration.steps.all()], len(serving))
 
 
+def migration_progress_on(migrations: list[Migration], day: datetime.date
+                          ) -> list[MigrationProgress]:
+    """The progress of the given migrations at the end of the day, in their order."""
+    state = scenarios_on(day, list({migration.experiment_id for migration in migrations}))
+    serving: dict[int, set[int]] = defaultdict(set)
+    for site_id, experiment_id in state:
+        serving[experiment_id].add(site_id)
+    return [progress_on(migration, day, serving[migration.experiment_id])
+            for migration in migrations]
+
+
 def migration_on(migration: Migration, day: datetime.date
                  ) -> tuple[MigrationProgress, list[tuple[SiteMigration, int | None]]]:
     """A migration's progress at the end of the day, and the states recorded by then of the

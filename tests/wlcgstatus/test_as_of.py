@@ -14,7 +14,7 @@ from wlcgstatus.snapshots import take_snapshot
 
 from ..factories.exceptions import grant, renew
 from ..factories.sites import make_site, record_step
-from ..helpers import get_ok, on, page_text, soup, story_day, text_of
+from ..helpers import get_json, get_ok, on, page_text, soup, story_day, text_of
 
 D = story_day(10)  # the meeting
 PAGES = ["/", "/sites/", "/sites/?experiment=cms", "/sites/?sort=-scenario_cms",
@@ -176,3 +176,43 @@ def _rows(client, url: str) -> list[list[str]]:
 
 def _header(client) -> list[str]:
     return [text_of(cell) for cell in soup(get_ok(client, "/sites/")).select("table.sites th")]
+
+
+def test_the_api_lists_as_of_a_day_are_the_pages_of_that_day(client, story):
+    story()
+    with on(story_day(45)):
+        for query in ("", "experiment=cms", "compliance=non_compliant", "exception=active"):
+            sites = get_json(client, f"/api/sites/?{query}&as_of={D}")["results"]
+            assert [site["name"] for site in sites] == [
+                row[0] for row in _rows(client, f"/sites/?{query}&as_of={D}")], query
+        (ch_a,) = get_json(client, f"/api/sites/?q=CH-A&as_of={D}")["results"]
+        assert ch_a["experiments"] == ["cms"]
+        assert ch_a["assessments"] == [{"experiment": "cms", "scenario": "transition-exception",
+                                        "compliance": "interim"}]
+        ch_c = get_json(client, f"/api/sites/?q=CH-C&as_of={D}")["results"][0]
+        assert ch_c["experiments"] == ["alice", "cms"]  # retired since, served then
+
+        summary = {e["experiment"]: e for e in get_json(
+            client, f"/api/summary/?as_of={D}")["results"]}
+        for figures in status_on(D, list(Experiment.objects.all())).summaries:
+            shown = summary[figures.experiment.slug]
+            assert shown["total"] == figures.total
+            assert {f["label"]: f["count"] for f in shown["compliance"]} == {
+                f.label: f.count for f in figures.compliance}
+
+        (alien,) = get_json(client, f"/api/migrations/?experiment=alice&as_of={D}")["results"]
+        assert alien["sites"] == 1  # CH-C, which had done the first step; CH-E came later
+        assert [step["sites_done"] for step in alien["steps"]][:2] == [1, 0]
+
+
+@pytest.mark.parametrize("url", ["/api/sites/", "/api/summary/", "/api/migrations/"])
+def test_the_api_refuses_a_day_that_is_not_one_and_says_why(client, reference, url):
+    response = get_json(client, f"{url}?as_of=30.06.2026", status=400)
+    assert response == {"as_of": ["“30.06.2026” is not a day: give it as YYYY-MM-DD."]}
+
+
+@pytest.mark.parametrize("url", ["/api/exceptions/", "/api/assessments/"])
+def test_a_list_that_shows_today_only_says_so_rather_than_answer_for_today(client, reference,
+                                                                         url):
+    response = get_json(client, f"{url}?as_of=2026-06-30", status=400)
+    assert "shows today only" in response["as_of"][0]

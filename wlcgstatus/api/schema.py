@@ -15,10 +15,12 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.plumbing import build_array_type, build_parameter_type
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 
 from experiments.capabilities import NO, YES, CapabilityKind
 from experiments.models import CapabilityDefinition
+from sites.as_of import PARAMETER as AS_OF
 
 STRINGS = {"type": "array", "items": {"type": "string"}}
 DETAIL = {
@@ -53,14 +55,28 @@ class AutoSchema(openapi.AutoSchema):
             return []
         return super().get_auth()
 
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self._shows_a_past_day():
+            parameters.append(OpenApiParameter(
+                AS_OF, OpenApiTypes.DATE,
+                description="The status at the end of this past day, rebuilt from the recorded "
+                            "history (YYYY-MM-DD); today if left out, today or later."))
+        return parameters
+
+    def _shows_a_past_day(self) -> bool:
+        return (self.method == "GET" and self._is_list_view()
+                and getattr(self.view, "shows_past_days", False))
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if self.method != "GET":
             return responses
         if self._is_list_view():
-            if getattr(self.view, "filterset_class", None):
-                responses.setdefault("400", self._error(FIELD_ERRORS, "400",
-                                                        "A filter's value is not valid."))
+            if getattr(self.view, "filterset_class", None) or self._shows_a_past_day():
+                responses.setdefault("400", self._error(
+                    FIELD_ERRORS, "400", "A filter's value, or the day asked for, is not "
+                                         "valid."))
             responses.setdefault("404", self._error(DETAIL, "404", "No such page."))
         else:
             responses.setdefault("404", self._error(DETAIL, "404", "Not found."))

@@ -29,6 +29,7 @@ from sites.models import (
     Site,
     SiteException,
 )
+from sites.tables import scenario_field
 from sites.updates import current_values
 
 
@@ -209,6 +210,32 @@ class SiteSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_experiments(self, site: Site) -> list[str]:
         return list(dict.fromkeys(name.experiment.slug for name in site.experiment_sites.all()))
+
+
+class PastSiteSerializer(SiteSerializer):
+    """A site of the list as of a past day: the experiments it served then and what each
+    made of it, read from the scenario annotations of the list's query (api/views.py)."""
+
+    def get_experiments(self, site: Site) -> list[str]:
+        return [assessment["experiment"] for assessment in self.get_assessments(site)]
+
+    def get_assessments(self, site: Site) -> list[dict]:
+        scenarios = self.context["scenarios"]
+        shown = []
+        for experiment in self.context["experiments"]:
+            scenario_id = getattr(site, scenario_field(experiment))
+            if scenario_id is None:
+                continue  # not served then
+            scenario = scenarios.get(scenario_id)
+            shown.append({"experiment": experiment.slug,
+                          "scenario": scenario.slug if scenario else None,
+                          "compliance": scenario.compliance if scenario else Compliance.UNKNOWN})
+        return shown
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["assessments"] = serializers.SerializerMethodField()
+        return fields
 
 
 class SiteDetailSerializer(SiteSerializer):

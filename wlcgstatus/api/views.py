@@ -6,9 +6,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from queryset_sequence import QuerySetSequence
 from rest_framework import generics, mixins, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from experiments.models import (
@@ -19,11 +21,16 @@ from experiments.models import (
     RuleCondition,
     Scenario,
 )
+from sites.as_of import PARAMETER as AS_OF
+from sites.as_of import AsOf, day_of
 from sites.cache import cached
 from sites.converters import SITE_NAME
 from sites.filters import SiteFilterSet
 from sites.models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
+from sites.tables import UNKNOWN_SCENARIO, scenario_field
+from sites.timeline import existing_on, scenario_then
 from sites.updates import record_capabilities
+from wlcgstatus.past import migration_progress_on, status_on
 from wlcgstatus.summary import STEPS_PREFETCHED, migration_progress, summarise
 
 from . import serializers
@@ -38,6 +45,36 @@ from .schema import DETAIL, REPORT_ERRORS
 
 EXPERIMENT_ORDER = ("experiment__position", "experiment__name")
 SLUG = "[-a-zA-Z0-9_]+"
+
+
+class AsOfMixin:
+    """A list that shows the status at the end of a past day with `?as_of=YYYY-MM-DD`, as the
+    dashboard's pages do (sites/as_of.py); a day still to come shows today, and a value that
+    is not a day is refused with why."""
+
+    shows_past_days = True  # the schema documents `as_of` (api/schema.py)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request.as_of = AsOf(request.query_params.get(AS_OF), timezone.localdate())
+        if request.as_of.malformed:
+            raise ValidationError({AS_OF: [request.as_of.problem]})
+
+
+class NotAsOfMixin:
+    """A list that cannot show a past day yet: it says so rather than showing today."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if AS_OF in request.query_params:
+            raise ValidationError({AS_OF: [
+                "This list shows today only; /api/sites/, /api/migrations/ and "
+                "/api/summary/ show a past day."]})
+
+
+def as_of(request) -> AsOf | None:
+    """The past day the request asks for (None: today, or a request made for the schema)."""
+    return getattr(request, "as_of", None) or None
 
 
 def site_assessments(detailed: bool) -> Prefetch:
@@ -65,7 +102,7 @@ def site_values() -> Prefetch:
                                        "reported them and when, and its assessment per "
                                        "experiment."),
 )
-class SiteViewSet(viewsets.ReadOnlyModelViewSet):
+class SiteViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
     lookup_field = "name"
     lookup_value_regex = SITE_NAME
     filterset_class = SiteFilterSet
@@ -76,14 +113,29 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
         queryset = Site.objects.order_by("name").prefetch_related("federations", names)
         if self.action == "retrieve":  # a retired site keeps its page, as on the dashboard
             return queryset.prefetch_related(site_assessments(detailed=True), site_values())
+        if day := as_of(self.request):  # each site's scenarios then, in the page's query
+            return queryset.filter(existing_on(day.day)).annotate(**{
+                scenario_field(experiment): scenario_then(day.day, experiment.id, "id",
+                                                          UNKNOWN_SCENARIO)
+                for experiment in self.experiments})
         # As the sites table: a retired site is no longer listed.
         return queryset.filter(retired_on=None).prefetch_related(
             site_assessments(detailed=False))
 
+    @cached_property
+    def experiments(self) -> list[Experiment]:
+        return list(Experiment.objects.order_by("position", "name"))
+
     def get_serializer_class(self):
         if self.action == "retrieve":
             return serializers.SiteDetailSerializer
+        if as_of(self.request):
+            return serializers.PastSiteSerializer
         return serializers.SiteSerializer
+
+    def get_serializer_context(self):
+        return super().get_serializer_context() | {
+            "experiments": self.experiments, "scenarios": Scenario.objects.in_bulk()}
 
 
 @extend_schema_view(
@@ -118,7 +170,7 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(list=extend_schema(summary="Assessments: per site and experiment, the "
                                                "scenario, credentials, workloads and why"))
-class AssessmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class AssessmentViewSet(NotAsOfMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.AssessmentSerializer
     filterset_class = AssessmentFilterSet
     queryset = (Assessment.objects.select_related("site", "experiment", "scenario", "rule",
@@ -128,7 +180,7 @@ class AssessmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="Exceptions granted to sites"))
-class ExceptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class ExceptionViewSet(NotAsOfMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.ExceptionSerializer
     filterset_class = ExceptionFilterSet
 
@@ -163,7 +215,7 @@ class ExceptionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 @extend_schema_view(list=extend_schema(summary="Migrations, with each step's progress"))
-class MigrationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class MigrationViewSet(AsOfMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.MigrationSerializer
     filterset_class = MigrationFilterSet
     queryset = (Migration.objects.select_related("experiment")
@@ -171,7 +223,8 @@ class MigrationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        progress = migration_progress(page, timezone.localdate())
+        progress = (migration_progress_on(page, request.as_of.day) if request.as_of
+                    else migration_progress(page, timezone.localdate()))
         return self.get_paginated_response(self.get_serializer(progress, many=True).data)
 
 
@@ -179,16 +232,17 @@ class MigrationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     summary="Per experiment: its sites per scenario, per compliance class and by exception "
             "state",
     description="The overview's figures. Each figure links to the sites list behind it."))
-class SummaryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+class SummaryViewSet(AsOfMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.SummarySerializer
     queryset = Experiment.objects.order_by("position", "name")
 
     def list(self, request, *args, **kwargs):
         page = list(self.paginate_queryset(self.get_queryset()))
-        today = timezone.localdate()
+        day = day_of(request)
         # The overview's figures, cached as the overview is (sites/cache.py).
-        summaries = cached(f"summary:{today}:{'-'.join(str(e.id) for e in page)}",
-                           lambda: summarise(today, page))
+        summaries = cached(
+            f"summary:{day}:{bool(request.as_of)}:{'-'.join(str(e.id) for e in page)}",
+            lambda: status_on(day, page).summaries if request.as_of else summarise(day, page))
         return self.get_paginated_response(self.get_serializer(summaries, many=True).data)
 
 
