@@ -48,6 +48,7 @@ def shows_status_as_of(view):
     def wrapper(request: HttpRequest, *args, **kwargs):
         request.as_of = AsOf(request.GET.get(PARAMETER), timezone.localdate())
         return view(request, *args, **kwargs)
+    wrapper.shows_past_days = True  # wlcgstatus/pages.py measures it as of a past day too
     return wrapper
 
 

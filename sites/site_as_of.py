@@ -16,6 +16,7 @@ from experiments.models import (
     Scenario,
 )
 
+from .cache import cached
 from .history import BASELINE, NOT_RECORDED
 from .models import (
     Assessment,
@@ -51,14 +52,16 @@ class PastAssessment:
 
 def site_on(site: Site, day: datetime.date) -> dict:
     """The site page's context for the end of the day (sites/views.py `site_detail`)."""
-    experiments = Experiment.objects.in_bulk()
+    experiments, definitions, steps = cached("past-site-page", lambda: (
+        Experiment.objects.in_bulk(), list(CapabilityDefinition.objects.all()),
+        MigrationStep.objects.in_bulk()))
     names = [ExperimentSite(site=site, experiment=experiments[experiment_id], name=name,
                             tier=tier)
              for experiment_id, name, tier in values_on(
                  ExperimentSite, day, ("experiment_id", "name", "tier"), site_id=site.id
              ).values()]
     names.sort(key=lambda n: (n.experiment.position, n.name))
-    capabilities = _capabilities(site, day)
+    capabilities = _capabilities(site, day, definitions)
     # Stale: its capabilities, reported, but not confirmed for CAPABILITY_CONFIRM_DAYS then.
     confirmed = max((value.reported_at for _definition, value in capabilities
                      if value and value.reported_at < end_of(day)), default=None)
@@ -69,11 +72,11 @@ def site_on(site: Site, day: datetime.date) -> dict:
         "capabilities": capabilities,
         "assessments": _assessments(site, day, experiments, stale),
         "exceptions": _exceptions(site, day, list(experiments)),
-        "migrations": _migrations(site, day, [n.experiment_id for n in names]),
+        "migrations": _migrations(site, day, [n.experiment_id for n in names], steps),
     }
 
 
-def _capabilities(site: Site, day: datetime.date
+def _capabilities(site: Site, day: datetime.date, definitions: list[CapabilityDefinition]
                   ) -> list[tuple[CapabilityDefinition, CapabilityValue | None]]:
     """Each capability with the value reported by then, as it was then."""
     end = end_of(day)
@@ -92,8 +95,7 @@ def _capabilities(site: Site, day: datetime.date
     for value in CapabilityValue.objects.filter(site=site, reported_at__lt=end).exclude(
             capability_id__in=recorded).select_related("reported_by"):
         then[value.capability_id] = value  # kept as loaded, with no history
-    return [(definition, then.get(definition.id))
-            for definition in CapabilityDefinition.objects.all()]
+    return [(definition, then.get(definition.id)) for definition in definitions]
 
 
 def _assessments(site: Site, day: datetime.date, experiments: dict[int, Experiment],
@@ -136,16 +138,15 @@ def _assessments(site: Site, day: datetime.date, experiments: dict[int, Experime
 def _exceptions(site: Site, day: datetime.date, experiment_ids: list[int]
                 ) -> list[SiteException]:
     """The site's exceptions as they stood, each with its `state` that day."""
-    exceptions = [e for e in exceptions_on(day, experiment_ids) if e.site_id == site.id]
+    exceptions = exceptions_on(day, experiment_ids, site_id=site.id)
     for exception in exceptions:
         exception.state = state_on(exception, day)
     return sorted(exceptions, key=lambda e: e.granted_on, reverse=True)
 
 
-def _migrations(site: Site, day: datetime.date, experiment_ids: list[int]
-                ) -> list[tuple[Migration, SiteMigration | None]]:
+def _migrations(site: Site, day: datetime.date, experiment_ids: list[int],
+                steps: dict[int, MigrationStep]) -> list[tuple[Migration, SiteMigration | None]]:
     """The migrations of the experiments served then, each with the site's state then."""
-    steps = MigrationStep.objects.in_bulk()
     states = {}
     for migration_id, step_id, updated_on in values_on(
             SiteMigration, day, ("migration_id", "completed_step_id", "updated_on"),

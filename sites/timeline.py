@@ -6,7 +6,20 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 
-from django.db.models import Case, Exists, F, Max, OuterRef, Q, Subquery, When
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -69,21 +82,23 @@ def scenarios_by_day(first: datetime.date, last: datetime.date,
         day -= ONE_DAY
 
 
-def exceptions_on(day: datetime.date, experiment_ids: list[int]) -> list[SiteException]:
-    """The experiments' exceptions as they stood at the end of the day (dates as then, before
-    any later renewal or revocation), from their history; those without history before the
-    day are taken as they are now, those created after it are left out."""
+def exceptions_on(day: datetime.date, experiment_ids: list[int], **filters
+                  ) -> list[SiteException]:
+    """The experiments' exceptions (those matching the filters, e.g. site_id) as they stood
+    at the end of the day (dates as then, before any later renewal or revocation), from
+    their history; those without history before the day are taken as they are now, those
+    created after it are left out."""
     end = end_of(day)
     latest, created_later = {}, set()
-    for record in (SiteException.history.filter(experiment_id__in=experiment_ids)
+    for record in (SiteException.history.filter(experiment_id__in=experiment_ids, **filters)
                    .order_by("history_date", "history_id")):
         if record.history_date < end:
             latest[record.id] = record
         elif record.history_type == "+" and record.id not in latest:
             created_later.add(record.id)
     exceptions = []
-    for exception in (SiteException.objects.filter(experiment_id__in=experiment_ids)
-                      .select_related("site", "kind")):
+    for exception in (SiteException.objects.filter(experiment_id__in=experiment_ids, **filters)
+                      .select_related("site", "kind", "experiment")):
         record = latest.get(exception.id)
         if record is not None:
             if record.history_type == "-":
@@ -163,20 +178,28 @@ def values_on(model, day: datetime.date, fields: tuple[str, ...], **filters
     end = end_of(day)
     then: dict[int, tuple | None] = {}
     created_later = set()
-    for pk, history_type, history_date, reason, *values in (
-            model.history.filter(**filters).order_by("history_date", "history_id")
-            .values_list("id", "history_type", "history_date", "history_change_reason",
-                         *fields)):
-        if history_date < end:
+    # The records and the rows as they are now, in one query: the rows are told apart by a
+    # history id of 0 and come after every record.
+    records = (model.history.filter(**filters).order_by()
+               .values_list("id", "history_id", "history_type", "history_date",
+                            "history_change_reason", *fields))
+    rows = (model.objects.filter(**filters).order_by()
+            .annotate(_history_id=Value(0, IntegerField()), _type=Value("", CharField()),
+                      _date=Value(None, DateTimeField()), _reason=Value("", CharField()))
+            .values_list("id", "_history_id", "_type", "_date", "_reason", *fields))
+    for pk, history_id, history_type, history_date, reason, *values in sorted(
+            records.union(rows, all=True),
+            key=lambda row: (row[1] == 0, row[3] or end, row[1])):
+        if history_id == 0:  # as it is now
+            if pk not in then and pk not in created_later:
+                then[pk] = tuple(values)
+        elif history_date < end:
             then[pk] = None if history_type == "-" else tuple(values)
         elif pk not in then and pk not in created_later:
             if reason == BASELINE:
                 then[pk] = tuple(values)
             elif history_type == "+":
                 created_later.add(pk)
-    for pk, *values in model.objects.filter(**filters).values_list("id", *fields):
-        if pk not in then and pk not in created_later:
-            then[pk] = tuple(values)
     return {pk: values for pk, values in then.items() if values is not None}
 
 

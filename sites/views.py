@@ -68,6 +68,7 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
     export_class = SiteExport
     export_formats = SiteExport.OFFERED
     export_name = "wlcg-sites"
+    shows_past_days = True  # as_of: its dispatch reads it (wlcgstatus/pages.py)
 
     @method_decorator(shows_status_as_of)
     def dispatch(self, request, *args, **kwargs):

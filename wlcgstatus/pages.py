@@ -5,7 +5,8 @@ NOT_PAGES with the reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -35,6 +36,12 @@ VARIANTS = {
                         "?sort=scenario_cms&cap_cvmfs=yes&stale=10", "?_export=csv"],
     "changes": ["?since=2026-01-01"],
 }
+# Every page that shows the status as of a past day is also measured as of one, this many
+# days ago (and the sites table filtered and sorted so too): named "<page>?as_of".
+AS_OF_DAYS_AGO = 90
+AS_OF_VARIANTS = {
+    "sites:site_list": ["&experiment=cms&compliance=non_compliant&sort=-scenario_cms"],
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,8 @@ class Page:
         return "sites" if self.name.startswith("sites:") else "wlcgstatus"
 
 
-def url_names() -> Iterator[tuple[str, list[str]]]:
-    """Each URL's name and the names of its arguments, outside the admin."""
+def url_names() -> Iterator[tuple[str, list[str], Callable]]:
+    """Each URL's name, the names of its arguments and its view, outside the admin."""
     def walk(patterns, namespace: str):
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
@@ -59,8 +66,18 @@ def url_names() -> Iterator[tuple[str, list[str]]]:
                 inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
                 yield from walk(pattern.url_patterns, inner)
             elif isinstance(pattern, URLPattern) and pattern.name:
-                yield f"{namespace}{pattern.name}", list(pattern.pattern.regex.groupindex)
+                yield (f"{namespace}{pattern.name}", list(pattern.pattern.regex.groupindex),
+                       pattern.callback)
     yield from walk(get_resolver().url_patterns, "")
+
+
+def shows_past_days(view: Callable) -> bool:
+    """Whether a URL's view shows the status as of a past day (`?as_of=`): a view function
+    (sites/as_of.py's decorator), a class-based view or a DRF view set's list marked so."""
+    if hasattr(view, "cls"):  # a DRF view set's action
+        return getattr(view.cls, "shows_past_days", False) and "list" in view.actions.values()
+    return getattr(view, "shows_past_days", False) or getattr(
+        getattr(view, "view_class", None), "shows_past_days", False)
 
 
 def pages(site: Site, user) -> list[Page]:
@@ -68,14 +85,22 @@ def pages(site: Site, user) -> list[Page]:
     by hand, with an exception granted) and the objects the database holds; a report of
     `user`'s is made if there is none."""
     arguments = _arguments(site, user)
-    found = [Page(name, reverse(name, kwargs={argument: arguments[name, argument]
-                                              if (name, argument) in arguments
-                                              else arguments[argument]
-                                              for argument in argument_names}))
-             for name, argument_names in url_names() if name not in NOT_PAGES]
+    found, past = [], []
+    for name, argument_names, view in url_names():
+        if name in NOT_PAGES:
+            continue
+        page = Page(name, reverse(name, kwargs={argument: arguments[name, argument]
+                                                if (name, argument) in arguments
+                                                else arguments[argument]
+                                                for argument in argument_names}))
+        found.append(page)
+        if shows_past_days(view):
+            day = timezone.localdate() - datetime.timedelta(days=AS_OF_DAYS_AGO)
+            past += [Page(f"{name}?as_of{query}", f"{page.url}?as_of={day}{query}")
+                     for query in ["", *AS_OF_VARIANTS.get(name, ())]]
     variants = [Page(f"{page.name}{query}", f"{page.url}{query}")
                 for page in found for query in VARIANTS.get(page.name, ())]
-    return [*found, *variants, Page(*ADMIN_PEER)]
+    return [*found, *variants, *past, Page(*ADMIN_PEER)]
 
 
 def _arguments(site: Site, user) -> dict:

@@ -122,14 +122,16 @@ def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date,
                     serving: set[int]) -> None:
     """Each step's sites done at the end of the day, from the migration's history, of the
     sites serving the experiment that day."""
-    summary.migrations = [progress_on(progress.migration, as_of, serving)
-                          for progress in summary.migrations]
+    migrations = [progress.migration for progress in summary.migrations]
+    positions = positions_on(migrations, as_of)
+    summary.migrations = [progress_on(migration, as_of, serving, positions[migration.id])
+                          for migration in migrations]
 
 
-def progress_on(migration: Migration, day: datetime.date, serving: set[int]
-                ) -> MigrationProgress:
-    """The migration's progress at the end of the day, of the sites serving then."""
-    positions = positions_on(migration, day)
+def progress_on(migration: Migration, day: datetime.date, serving: set[int],
+                positions: dict[int, int]) -> MigrationProgress:
+    """The migration's progress at the end of the day, of the sites serving then, by the
+    positions the sites had reached (`positions_on`)."""
     return MigrationProgress(migration, [
         StepProgress(step, sum(1 for site_id in serving
                                if positions.get(site_id, 0) >= step.position),
@@ -144,8 +146,9 @@ def migration_progress_on(migrations: list[Migration], day: datetime.date
     serving: dict[int, set[int]] = defaultdict(set)
     for site_id, experiment_id in state:
         serving[experiment_id].add(site_id)
-    return [progress_on(migration, day, serving[migration.experiment_id])
-            for migration in migrations]
+    positions = positions_on(migrations, day)
+    return [progress_on(migration, day, serving[migration.experiment_id],
+                        positions[migration.id]) for migration in migrations]
 
 
 def migration_on(migration: Migration, day: datetime.date
@@ -155,7 +158,8 @@ def migration_on(migration: Migration, day: datetime.date
     along first (as the migration page lists them)."""
     experiment_id = migration.experiment_id
     state = scenarios_on(day, [experiment_id])
-    progress = progress_on(migration, day, {site_id for site_id, _experiment in state})
+    progress = progress_on(migration, day, {site_id for site_id, _experiment in state},
+                           positions_on([migration], day)[migration.id])
     steps = {step.id: step for step in migration.steps.all()}
     states = [
         (SiteMigration(site_id=site_id, migration=migration, completed_step=steps.get(step_id),

@@ -290,7 +290,7 @@ def migration_series(migration: Migration, today: datetime.date
                      ) -> dict[MigrationStep, list[tuple[datetime.date, int]]]:
     """For each step, how many sites had completed it, at each date something changed."""
     steps = list(migration.steps.all())
-    events = _migration_events(migration, steps)
+    events = _migration_events([migration])[migration.id]
     reached: dict[int, int] = {}
     series: dict[MigrationStep, list[tuple[datetime.date, int]]] = {step: [] for step in steps}
     for index, (day, _order, site_id, position) in enumerate(events):
@@ -305,41 +305,49 @@ def migration_series(migration: Migration, today: datetime.date
     return series
 
 
-def positions_on(migration: Migration, day: datetime.date) -> dict[int, int]:
-    """Site id → the position of the last step it had completed at the end of the day (0:
-    none), for every site that had a state in the migration then."""
-    reached = {}
-    for event_day, _order, site_id, position in _migration_events(
-            migration, list(migration.steps.all())):
-        if event_day > day:
-            break
-        reached[site_id] = position
-    return reached
+def positions_on(migrations: list[Migration], day: datetime.date) -> dict[int, dict[int, int]]:
+    """Per migration (by id), site id → the position of the last step it had completed at
+    the end of the day (0: none), for every site that had a state in the migration then. The
+    same two queries for one migration or many."""
+    positions: dict[int, dict[int, int]] = {migration.id: {} for migration in migrations}
+    for migration_id, events in _migration_events(migrations).items():
+        reached = positions[migration_id]
+        for event_day, _order, site_id, position in events:
+            if event_day > day:
+                break
+            reached[site_id] = position
+    return positions
 
 
-def _migration_events(migration: Migration, steps: list[MigrationStep]
-                      ) -> list[tuple[datetime.date, int, int, int]]:
-    """Every change of a site's state in the migration, as (day, order recorded, site, the
-    position of the step completed), a day's changes in the order made. Read from the change
-    history of the sites' migration states. A state that predates the history (loaded data:
-    its baseline record, or no record at all) counts from the day the state gives, not from
-    the day it was loaded."""
-    position_of = {step.id: step.position for step in steps}
-    events: list[tuple[datetime.date, int, int, int]] = []
-    history = SiteMigration.history.filter(migration_id=migration.id)
+def _migration_events(migrations: list[Migration]
+                      ) -> dict[int, list[tuple[datetime.date, int, int, int]]]:
+    """Per migration (by id), every change of a site's state in it, as (day, order recorded,
+    site, the position of the step completed), a day's changes in the order made. Read from
+    the change history of the sites' migration states. A state that predates the history
+    (loaded data: its baseline record, or no record at all) counts from the day the state
+    gives, not from the day it was loaded."""
+    position_of = {step.id: step.position for migration in migrations
+                   for step in migration.steps.all()}
+    events: dict[int, list[tuple[datetime.date, int, int, int]]] = {
+        migration.id: [] for migration in migrations}
+    history = SiteMigration.history.filter(migration_id__in=events)
     for record in (history.order_by("history_date", "history_id")
-                   .values("site_id", "completed_step_id", "history_type", "history_date",
-                           "history_change_reason", "updated_on", "history_id")):
+                   .values("migration_id", "site_id", "completed_step_id", "history_type",
+                           "history_date", "history_change_reason", "updated_on",
+                           "history_id")):
         position = (0 if record["history_type"] == "-"
                     else position_of.get(record["completed_step_id"], 0))
         day = (record["updated_on"] if record["history_change_reason"] == BASELINE
                else record["history_date"].date())
-        events.append((day, record["history_id"], record["site_id"], position))
+        events[record["migration_id"]].append(
+            (day, record["history_id"], record["site_id"], position))
     # Those without a record, in a subquery: the ids of 20,000 sites with one, sent as
     # parameters, cost more to send than the query to run.
-    for site_id, step_id, day in (SiteMigration.objects.filter(migration=migration)
-                                  .exclude(site_id__in=history.values("site_id"))
-                                  .values_list("site_id", "completed_step_id", "updated_on")):
-        events.append((day, 0, site_id, position_of.get(step_id, 0)))
-    events.sort()
+    recorded = history.filter(site_id=OuterRef("site_id"), migration_id=OuterRef("migration_id"))
+    for migration_id, site_id, step_id, day in (
+            SiteMigration.objects.filter(migration_id__in=events).exclude(Exists(recorded))
+            .values_list("migration_id", "site_id", "completed_step_id", "updated_on")):
+        events[migration_id].append((day, 0, site_id, position_of.get(step_id, 0)))
+    for each in events.values():
+        each.sort()
     return events

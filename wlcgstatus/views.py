@@ -25,7 +25,7 @@ from sites.cache import cached
 from sites.history import all_changes
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
 from sites.tables import SiteTable, with_table_columns
-from sites.timeline import assessed_on, end_of, existing_on
+from sites.timeline import assessed_on, end_of, existing_on, scenarios_on
 
 from . import charts, trends
 from .badges import Badge, badge_response
@@ -201,10 +201,16 @@ def migration_detail(request, experiment: str, slug: str):
     })
 
 
+@shows_status_as_of
 def scenario_list(request):
     experiments = list(Experiment.objects.all())
-    counts = {(row["scenario_id"], row["experiment_id"]): row["n"] for row in
-              Assessment.objects.values("scenario_id", "experiment_id").annotate(n=Count("id"))}
+    if request.as_of:
+        counts = Counter((scenario_id, experiment_id) for (_site, experiment_id), scenario_id
+                         in scenarios_on(request.as_of.day).items())
+    else:
+        counts = {(row["scenario_id"], row["experiment_id"]): row["n"] for row in
+                  Assessment.objects.values("scenario_id", "experiment_id")
+                  .annotate(n=Count("id"))}
     used_by = {}
     for scenario_id, experiment_id in Experiment.objects.values_list("rules__scenario_id", "id"):
         used_by.setdefault(scenario_id, set()).add(experiment_id)
@@ -223,11 +229,13 @@ def scenario_list(request):
     return render(request, "wlcgstatus/scenario_list.html", {"rows": rows})
 
 
+@shows_status_as_of
 def changes(request):
     """Every recorded change, WG-wide, newest first; for a period, also what it changed per
-    experiment, as a report's “changes since” lists it."""
-    today = timezone.localdate()
-    form = PeriodForm(request.GET or None)
+    experiment, as a report's “changes since” lists it. As of a past day, the changes up to
+    its end, and a period ends there unless it says otherwise."""
+    today = day_of(request)
+    form = PeriodForm(request.GET if "since" in request.GET else None)
     context = {"form": form, "today": today, "period": None}
     if form.is_valid():
         since, until = form.cleaned_data["since"], form.cleaned_data["until"] or today
@@ -244,7 +252,8 @@ def changes(request):
             "history": all_changes(limit=200, since=end_of(since), until=end_of(until)),
         }
     else:
-        context["history"] = all_changes(limit=200)
+        context["history"] = all_changes(limit=200, until=end_of(today) if request.as_of
+                                         else None)
     return render(request, "wlcgstatus/changes.html", context)
 
 

@@ -48,28 +48,36 @@ SLUG = "[-a-zA-Z0-9_]+"
 
 
 class AsOfMixin:
-    """A list that shows the status at the end of a past day with `?as_of=YYYY-MM-DD`, as the
+    """Lists that show the status at the end of a past day with `?as_of=YYYY-MM-DD`, as the
     dashboard's pages do (sites/as_of.py); a day still to come shows today, and a value that
-    is not a day is refused with why."""
+    is not a day is refused with why. A single object shows today only."""
 
     shows_past_days = True  # the schema documents `as_of` (api/schema.py)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if self.action != "list":
+            refuse_as_of(request)
+            return
         request.as_of = AsOf(request.query_params.get(AS_OF), timezone.localdate())
         if request.as_of.malformed:
             raise ValidationError({AS_OF: [request.as_of.problem]})
 
 
-class NotAsOfMixin:
-    """A list that cannot show a past day yet: it says so rather than showing today."""
+class TodayOnlyMixin:
+    """Lists that cannot show a past day yet."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if AS_OF in request.query_params:
-            raise ValidationError({AS_OF: [
-                "This list shows today only; /api/sites/, /api/migrations/ and "
-                "/api/summary/ show a past day."]})
+        refuse_as_of(request)
+
+
+def refuse_as_of(request) -> None:
+    """Asked for a past day, what shows today only says so rather than answer for today."""
+    if AS_OF in request.query_params:
+        raise ValidationError({AS_OF: [
+            "This shows today only; the lists /api/sites/, /api/migrations/ and "
+            "/api/summary/ show a past day."]})
 
 
 def as_of(request) -> AsOf | None:
@@ -134,6 +142,8 @@ class SiteViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
         return serializers.SiteSerializer
 
     def get_serializer_context(self):
+        if not as_of(self.request):
+            return super().get_serializer_context()
         return super().get_serializer_context() | {
             "experiments": self.experiments, "scenarios": Scenario.objects.in_bulk()}
 
@@ -170,7 +180,7 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
 
 @extend_schema_view(list=extend_schema(summary="Assessments: per site and experiment, the "
                                                "scenario, credentials, workloads and why"))
-class AssessmentViewSet(NotAsOfMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class AssessmentViewSet(TodayOnlyMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.AssessmentSerializer
     filterset_class = AssessmentFilterSet
     queryset = (Assessment.objects.select_related("site", "experiment", "scenario", "rule",
@@ -180,7 +190,7 @@ class AssessmentViewSet(NotAsOfMixin, mixins.ListModelMixin, viewsets.GenericVie
 
 
 @extend_schema_view(list=extend_schema(summary="Exceptions granted to sites"))
-class ExceptionViewSet(NotAsOfMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class ExceptionViewSet(TodayOnlyMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.ExceptionSerializer
     filterset_class = ExceptionFilterSet
 
