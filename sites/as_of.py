@@ -47,6 +47,7 @@ def shows_status_as_of(view):
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         request.as_of = AsOf(request.GET.get(PARAMETER), timezone.localdate())
+        request.as_of.today_url = today_url(request)
         return view(request, *args, **kwargs)
     wrapper.shows_past_days = True  # wlcgstatus/pages.py measures it as of a past day too
     return wrapper
@@ -56,3 +57,12 @@ def day_of(request: HttpRequest) -> datetime.date:
     """The day the request's page shows: the past day asked for, or today."""
     as_of = getattr(request, "as_of", None)
     return as_of.day if as_of else timezone.localdate()
+
+
+def today_url(request: HttpRequest) -> str:
+    """The same page, with its other parameters, today: the banner's way back (from the
+    first page of a list, which may be shorter today)."""
+    query = request.GET.copy()
+    for name in (PARAMETER, "page"):
+        query.pop(name, None)
+    return f"{request.path}?{query.urlencode()}" if query else request.path

@@ -110,7 +110,7 @@ def test_a_page_as_of_a_past_day_says_so_and_offers_the_way_back(client, story):
         page = soup(response)
         banner = page.select_one(".banner.as-of")
         assert f"Status as of {D.day} {D:%B %Y}" in text_of(banner)
-        assert banner.a["href"] == "?experiment=cms"  # the same filters, today
+        assert banner.a["href"] == "/sites/?experiment=cms"  # the same filters, today
         control = page.select_one("form.as-of-control")
         assert control.select_one("input[name=as_of]")["value"] == D.isoformat()
         assert control.select_one("input[name=experiment]")["value"] == "cms"
