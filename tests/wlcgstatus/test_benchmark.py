@@ -31,6 +31,12 @@ def test_the_benchmark_prints_each_measure_and_the_same_query_counts_at_each_siz
     assert {"sites:site_detail", "reports:report_list", "api:schema"} <= {
         name for name, _ in ratios}
     assert re.search(r"pages missing a target: \d+ of \d+", report)
+    # Every page that shows a past day, as of one against today.
+    past = dict(re.findall(r"^  (\S+)\?as_of\S* +as of / today: queries \d+ / \d+, "
+                           r"time +(\d+\.\d+)x", report, re.MULTILINE))
+    assert {"overview", "sites:site_list", "sites:site_detail", "experiment_detail",
+            "migration_detail", "scenario_list", "changes", "api:site-list",
+            "api:summary-list", "api:migration-list"} <= set(past)
     for name, counts in ratios:
         if name != "api:exception-list":  # fewer at 400: its first page holds grants alone
             assert len(set(counts.split("/"))) == 1, (name, counts)

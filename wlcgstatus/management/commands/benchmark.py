@@ -48,6 +48,7 @@ HEADLINE = ("overview", "overview, uncached", "sites:site_list",
 TARGETS = {  # what the benchmark holds each page and operation to
     "queries": 12, "page ratio": 1.3, "uncached overview / floor": 3.0,
     "CSV export (s)": 1.0, "Markdown report (s)": 0.5, "PDF report (s)": 10.0,
+    "as of a past day / today": 2.0,
 }
 
 
@@ -247,6 +248,21 @@ class Command(BaseCommand):
 
     # --- reporting ---------------------------------------------------------------------------
 
+    def report_past_days(self, last: Round) -> None:
+        """Each page as of a past day against the same page today (wlcgstatus/pages.py names
+        it "<page>?as_of…"), at the largest size."""
+        target = TARGETS["as of a past day / today"]
+        self.stdout.write(f"\nEvery page as of a past day (target: at most {target}x the same "
+                          f"page today, at {last.sites:,} sites; queries: as of / today)")
+        for name, measure in last.measures.items():
+            if "?as_of" not in name:
+                continue
+            today = last.measures[name.split("?as_of")[0]]
+            ratio = measure.seconds / today.seconds
+            self.stdout.write(f"  {name:60} as of / today: queries {measure.queries} / "
+                              f"{today.queries}, time {ratio:5.2f}x   "
+                              f"{'met' if ratio <= target else 'NOT met'}")
+
     def report(self, rounds: list[Round], full: Round, imports: dict[str, float]) -> None:
         write = self.stdout.write
         vendor = connection.vendor
@@ -286,6 +302,7 @@ class Command(BaseCommand):
                   f"{'; '.join(failed) if failed else 'met'}")
         write(f"  pages missing a target: {len(missed)} of "
               f"{sum(m.queries is not None for m in last.measures.values()) - 1}")
+        self.report_past_days(last)
         for name in HEADLINE:
             seconds = last.measures[name].seconds
             write(f"  at {last.sites:,} sites, {name[:40]:40} / floor: {seconds / floor:7.2f}   "
