@@ -13,12 +13,15 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 PARAMETER = "as_of"
+# Before WLCG (2002) there is no status to rebuild; an earlier day shows this one, which keeps
+# the day's arithmetic (a year back, for stale reports) within the calendar.
+EARLIEST = datetime.date(2000, 1, 1)
 
 
 class AsOf:
     """What a request asks of time: `day` is the past day to show, or None for the present;
-    `problem` says why a value given was not taken: not a day (`malformed`), or one still to
-    come (the present is the nearest to it there is)."""
+    `problem` says why a value given was not taken as it is: not a day (`malformed`), one
+    still to come (the present is the nearest to it there is), or one before EARLIEST."""
 
     def __init__(self, value: str | None, today: datetime.date):
         self.day, self.problem, self.malformed = None, "", False
@@ -31,6 +34,10 @@ class AsOf:
             return
         if day > today:
             self.problem = f"{date_format(day, 'j F Y')} is still to come."
+        elif day < EARLIEST:
+            self.day = EARLIEST
+            self.problem = (f"{date_format(day, 'j F Y')} is before any record: showing "
+                            f"{date_format(EARLIEST, 'j F Y')}.")
         elif day < today:
             self.day = day
 

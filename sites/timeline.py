@@ -4,11 +4,13 @@ recorded since: the source of reports “as of” a date and of backfilled snaps
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from collections.abc import Iterator
 
 from django.db.models import (
     Case,
     CharField,
+    Count,
     DateTimeField,
     Exists,
     F,
@@ -203,6 +205,15 @@ def values_on(model, day: datetime.date, fields: tuple[str, ...], **filters
     return {pk: values for pk, values in then.items() if values is not None}
 
 
+def objects_on(model, day: datetime.date, **filters) -> list:
+    """The rows of a model with history as they stood at the end of the day (`values_on`),
+    as instances of the model: to be read, not saved."""
+    fields = tuple(field.attname for field in model._meta.concrete_fields
+                   if not field.primary_key)
+    return [model(pk=pk, **dict(zip(fields, values, strict=True)))
+            for pk, values in values_on(model, day, fields, **filters).items()]
+
+
 # The same state in SQL, for the pages that filter, sort and page through sites as of a
 # past day with the queries they use for the present. A (site, experiment)'s first change
 # after the day says what it was at the day's end (its old scenario, or not served yet if
@@ -228,22 +239,42 @@ def scenario_then(day: datetime.date, experiment_id: int, field: str, unknown=No
                 default=Subquery(now))
 
 
-def assessed_on(day: datetime.date, **filters) -> Q:
-    """Sites (a Q on Site) with an assessment at the end of the day that matches the
-    filters, given as on Assessment: experiment, scenario, scenario__compliance,
-    scenario__isnull."""
-    unchanged = Assessment.objects.filter(~Exists(_changes_after(day, OuterRef("site"),
-                                                                 OuterRef("experiment"))))
+def _unchanged_since(day: datetime.date):
+    """The stored assessments no change has touched since the day: as they were then."""
+    return Assessment.objects.filter(~Exists(_changes_after(day, OuterRef("site"),
+                                                            OuterRef("experiment"))))
+
+
+def _first_changes_after(day: datetime.date):
+    """Each (site, experiment)'s first change after the day, where it served the experiment
+    then: its old scenario is the one it had."""
     earlier = AssessmentChange.objects.filter(
         site=OuterRef("site"), experiment=OuterRef("experiment"), changed_at__gte=end_of(day)
     ).filter(Q(changed_at__lt=OuterRef("changed_at"))
              | Q(changed_at=OuterRef("changed_at"), id__lt=OuterRef("id")))
-    undone = (AssessmentChange.objects.filter(changed_at__gte=end_of(day))
-              .exclude(event=AssessmentChange.Event.STARTED).filter(~Exists(earlier)))
+    return (AssessmentChange.objects.filter(changed_at__gte=end_of(day))
+            .exclude(event=AssessmentChange.Event.STARTED).filter(~Exists(earlier)))
+
+
+def assessed_on(day: datetime.date, **filters) -> Q:
+    """Sites (a Q on Site) with an assessment at the end of the day that matches the
+    filters, given as on Assessment: experiment, scenario, scenario__compliance,
+    scenario__isnull."""
     then = {key.replace("scenario", "old_scenario", 1) if key.startswith("scenario") else key:
             value for key, value in filters.items()}
-    return (Q(pk__in=unchanged.filter(**filters).values("site_id"))
-            | Q(pk__in=undone.filter(**then).values("site_id")))
+    return (Q(pk__in=_unchanged_since(day).filter(**filters).values("site_id"))
+            | Q(pk__in=_first_changes_after(day).filter(**then).values("site_id")))
+
+
+def scenario_counts_on(day: datetime.date) -> Counter:
+    """(experiment id, scenario id) → the sites assessed so at the end of the day, in two
+    aggregate queries."""
+    counts = Counter()
+    for rows in (_unchanged_since(day).values_list("experiment_id", "scenario_id"),
+                 _first_changes_after(day).values_list("experiment_id", "old_scenario_id")):
+        for experiment_id, scenario_id, n in rows.order_by().annotate(n=Count("id")):
+            counts[experiment_id, scenario_id] += n
+    return counts
 
 
 def existing_on(day: datetime.date) -> Q:

@@ -8,7 +8,18 @@ import datetime
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from experiments.models import Compliance, Experiment, Migration, Scenario
+from django.db.models import Q
+
+from experiments.models import (
+    CapabilityDefinition,
+    Compliance,
+    ExceptionKind,
+    Experiment,
+    Migration,
+    PolicyRule,
+    RuleCondition,
+    Scenario,
+)
 from sites.models import (
     EXPIRY_WARNING_DAYS,
     ExceptionFigure,
@@ -23,6 +34,7 @@ from sites.timeline import (
     end_of,
     exceptions_on,
     grant_of,
+    objects_on,
     scenarios_on,
     state_on,
     values_on,
@@ -151,27 +163,59 @@ def migration_progress_on(migrations: list[Migration], day: datetime.date
                         positions[migration.id]) for migration in migrations]
 
 
+@dataclass(frozen=True)
+class PastStep:
+    """A site's state in a migration at the end of a past day, as the migration page lists
+    it: plain values, cached with the day's progress."""
+
+    site_id: int
+    site_name: str
+    step_id: int | None
+    updated_on: datetime.date
+    recorded_by_id: int | None
+    scenario_id: int | None  # the site's scenario for the experiment then
+
+
 def migration_on(migration: Migration, day: datetime.date
-                 ) -> tuple[MigrationProgress, list[tuple[SiteMigration, int | None]]]:
+                 ) -> tuple[MigrationProgress, list[PastStep]]:
     """A migration's progress at the end of the day, and the states recorded by then of the
-    sites serving its experiment then, each with the site's scenario id then, the furthest
-    along first (as the migration page lists them)."""
+    sites serving its experiment then, the furthest along first, then by site name (as the
+    migration page lists them)."""
     experiment_id = migration.experiment_id
     state = scenarios_on(day, [experiment_id])
     progress = progress_on(migration, day, {site_id for site_id, _experiment in state},
                            positions_on([migration], day)[migration.id])
-    steps = {step.id: step for step in migration.steps.all()}
-    states = [
-        (SiteMigration(site_id=site_id, migration=migration, completed_step=steps.get(step_id),
-                       updated_on=updated_on, recorded_by_id=recorded_by_id),
-         state[site_id, experiment_id])
-        for site_id, step_id, updated_on, recorded_by_id in values_on(
-            SiteMigration, day, ("site_id", "completed_step_id", "updated_on", "recorded_by_id"),
-            migration_id=migration.id).values()
-        if (site_id, experiment_id) in state]
-    sites = Site.objects.in_bulk([state.site_id for state, _scenario in states])
-    for state, _scenario in states:
-        state.site = sites[state.site_id]
-    states.sort(key=lambda pair: (pair[0].completed_step.position if pair[0].completed_step
-                                  else 0, pair[0].site.name))
+    position = {step.id: step.position for step in migration.steps.all()}
+    # The names of the sites with a state in it, now or in its history, in one query.
+    names = dict(Site.objects.filter(
+        Q(pk__in=SiteMigration.objects.filter(migration=migration).values("site_id"))
+        | Q(pk__in=SiteMigration.history.filter(migration_id=migration.id).values("site_id"))
+    ).values_list("id", "name"))
+    states = [PastStep(site_id, names[site_id], step_id, updated_on, recorded_by_id,
+                       state[site_id, experiment_id])
+              for site_id, step_id, updated_on, recorded_by_id in values_on(
+                  SiteMigration, day, ("site_id", "completed_step_id", "updated_on",
+                                       "recorded_by_id"), migration_id=migration.id).values()
+              if (site_id, experiment_id) in state]
+    states.sort(key=lambda past: (position.get(past.step_id, 0), past.site_name))
     return progress, states
+
+
+def policy_on(experiment: Experiment, day: datetime.date
+              ) -> tuple[list[tuple[PolicyRule, list[RuleCondition]]], list[ExceptionKind]]:
+    """The experiment's rules in order, each with its conditions, and its exception kinds, as
+    they stood at the end of the day."""
+    scenarios = Scenario.objects.in_bulk()
+    capabilities = CapabilityDefinition.objects.in_bulk()
+    conditions = defaultdict(list)
+    for condition in sorted(objects_on(RuleCondition, day, rule__experiment_id=experiment.id),
+                            key=lambda condition: condition.pk):
+        condition.capability = capabilities[condition.capability_id]
+        conditions[condition.rule_id].append(condition)
+    rules = sorted(objects_on(PolicyRule, day, experiment_id=experiment.id),
+                   key=lambda rule: rule.position)
+    kinds = sorted(objects_on(ExceptionKind, day, experiment_id=experiment.id),
+                   key=lambda kind: kind.name)
+    for outcome in (*rules, *kinds):
+        outcome.scenario = scenarios[outcome.scenario_id]
+    return [(rule, conditions[rule.pk]) for rule in rules], kinds

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import FileResponse
@@ -25,12 +26,12 @@ from sites.cache import cached
 from sites.history import all_changes
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
 from sites.tables import SiteTable, with_table_columns
-from sites.timeline import assessed_on, end_of, existing_on, scenarios_on
+from sites.timeline import assessed_on, end_of, existing_on, scenario_counts_on
 
 from . import charts, trends
 from .badges import Badge, badge_response
 from .forms import PeriodForm
-from .past import migration_on, status_on
+from .past import migration_on, policy_on, status_on
 from .reports.compose import changes_between
 from .summary import ExperimentSummary, migration_progress, sites_url, summarise
 
@@ -69,11 +70,15 @@ def experiment_detail(request, slug: str):
     figures = experiment_figures(experiment, request.as_of)
     # How many sites each decided: counted for today only (None: not known for a past day).
     decided = figures.decided.__getitem__ if figures.decided is not None else lambda key: None
-    rules = [(rule, decided((RULE, rule.id))) for rule in
-             experiment.rules.select_related("scenario").prefetch_related(
-                 Prefetch("conditions", RuleCondition.objects.select_related("capability")))]
-    exception_kinds = [(kind, decided((EXCEPTION, kind.id)))
-                       for kind in experiment.exception_kinds.select_related("scenario")]
+    if request.as_of:
+        policy, kinds = policy_on(experiment, request.as_of.day)
+    else:
+        policy = [(rule, rule.conditions.all()) for rule in
+                  experiment.rules.select_related("scenario").prefetch_related(
+                      Prefetch("conditions", RuleCondition.objects.select_related("capability")))]
+        kinds = experiment.exception_kinds.select_related("scenario")
+    rules = [(rule, conditions, decided((RULE, rule.id))) for rule, conditions in policy]
+    exception_kinds = [(kind, decided((EXCEPTION, kind.id))) for kind in kinds]
     if request.as_of:
         exceptions = figures.exceptions
     else:  # the most urgent first, and no more than a page: the sites table lists them all
@@ -167,10 +172,12 @@ def migration_detail(request, experiment: str, slug: str):
             "steps__done_in"),
         experiment__slug=experiment, slug=slug)
     if request.as_of:
-        summary, states = migration_on(migration, request.as_of.day)
+        # Rebuilt from every site's history: cached, as the figures of today's pages are.
+        day = request.as_of.day
+        summary, states = cached(f"migration:{migration.id}:{day}",
+                                 lambda: migration_on(migration, day))
         page = Paginator(states, SITES_SHOWN).get_page(request.GET.get("page"))
-        scenarios = Scenario.objects.in_bulk()
-        listed = [(state, scenarios.get(scenario_id)) for state, scenario_id in page]
+        listed = past_states(migration, page)
     else:
         summary = migration_progress([migration], timezone.localdate())[0]
         page = Paginator(SiteMigration.objects.filter(migration=migration,
@@ -201,12 +208,26 @@ def migration_detail(request, experiment: str, slug: str):
     })
 
 
+def past_states(migration: Migration, page) -> list[tuple[SiteMigration, Scenario | None]]:
+    """A page of a migration's states on a past day (`migration_on`), as the page shows
+    them: each a SiteMigration with its site and who recorded it, and the site's scenario."""
+    sites = Site.objects.in_bulk([past.site_id for past in page])
+    people = get_user_model().objects.in_bulk(
+        {past.recorded_by_id for past in page if past.recorded_by_id})
+    steps = {step.id: step for step in migration.steps.all()}
+    scenarios = Scenario.objects.in_bulk()
+    return [(SiteMigration(site=sites[past.site_id], migration=migration,
+                           completed_step=steps.get(past.step_id), updated_on=past.updated_on,
+                           recorded_by=people.get(past.recorded_by_id)),
+             scenarios.get(past.scenario_id)) for past in page]
+
+
 @shows_status_as_of
 def scenario_list(request):
     experiments = list(Experiment.objects.all())
     if request.as_of:
-        counts = Counter((scenario_id, experiment_id) for (_site, experiment_id), scenario_id
-                         in scenarios_on(request.as_of.day).items())
+        counts = {(scenario_id, experiment_id): n for (experiment_id, scenario_id), n
+                  in scenario_counts_on(request.as_of.day).items()}
     else:
         counts = {(row["scenario_id"], row["experiment_id"]): row["n"] for row in
                   Assessment.objects.values("scenario_id", "experiment_id")

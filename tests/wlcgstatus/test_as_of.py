@@ -22,7 +22,7 @@ PAGES = ["/", "/sites/", "/sites/?experiment=cms", "/sites/?sort=-scenario_cms",
          "/sites/?exception=expiring", "/sites/?exception=lapsed",
          "/sites/?cap_container_runtime=none", "/experiments/cms/", "/experiments/alice/",
          "/sites/CH-A/", "/sites/CH-C/", "/sites/CH-D/",
-         "/experiments/alice/migrations/alien-to-jalien/"]
+         "/experiments/alice/migrations/alien-to-jalien/", "/scenarios/", "/changes/"]
 
 
 def shown(client, url: str) -> list[str]:
@@ -216,3 +216,29 @@ def test_a_list_that_shows_today_only_says_so_rather_than_answer_for_today(clien
                                                                          url):
     response = get_json(client, f"{url}?as_of=2026-06-30", status=400)
     assert "shows today only" in response["as_of"][0]
+
+
+def test_the_experiment_page_as_of_a_day_shows_the_policy_in_force_that_day(client, story):
+    with on(D, hour=18):
+        on_the_day = _policy(client, "/experiments/cms/")
+    story()  # rule 2 stops allowing user jobs on day 20
+    with on(story_day(45)):
+        then = _policy(client, f"/experiments/cms/?as_of={D}")
+        today = _policy(client, "/experiments/cms/")
+    assert then == on_the_day
+    assert [row[5] for row in then if row[0] == "2"] == ["production and user jobs"]
+    assert [row[5] for row in today if row[0] == "2"] == ["production"]
+
+
+def _policy(client, url: str) -> list[list[str]]:
+    """The policy table's rows, without how many sites each decided (counted for today)."""
+    return [[text_of(cell) for cell in row.find_all("td")][:-1]
+            for row in soup(get_ok(client, url)).select("table.rules tbody tr")]
+
+
+def test_a_day_before_any_record_shows_the_earliest_day_and_says_so(client, story):
+    response = get_ok(client, "/sites/?as_of=0001-01-01&stale=36500")
+    assert "1 January 0001 is before any record: showing 1 January 2000." in page_text(response)
+    assert "Status as of 1 January 2000" in page_text(response)
+    assert response.context["table"].paginator.count == 0  # no site was there yet
+    assert get_json(client, "/api/sites/?as_of=0001-01-01&stale=36500")["count"] == 0

@@ -89,7 +89,7 @@ def cms_page_figures(client) -> tuple[dict, dict]:
     """The CMS page's figures per compliance class, and the sites each rule decided."""
     context = client.get("/experiments/cms/").context
     return ({figure.label: figure.count for figure in context["summary"].compliance},
-            {rule.position: decided for rule, decided in context["rules"]})
+            {rule.position: decided for rule, _conditions, decided in context["rules"]})
 
 
 def test_the_experiment_page_counts_are_served_from_the_cache_the_second_time(

@@ -61,7 +61,8 @@ class AutoSchema(openapi.AutoSchema):
             parameters.append(OpenApiParameter(
                 AS_OF, OpenApiTypes.DATE,
                 description="The status at the end of this past day, rebuilt from the recorded "
-                            "history (YYYY-MM-DD); today if left out, today or later."))
+                            "history (YYYY-MM-DD); today if left out, today or later; "
+                            "1 January 2000 if earlier."))
         return parameters
 
     def _shows_a_past_day(self) -> bool:

@@ -233,8 +233,12 @@ class MigrationViewSet(AsOfMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        progress = (migration_progress_on(page, request.as_of.day) if request.as_of
-                    else migration_progress(page, timezone.localdate()))
+        if request.as_of:  # rebuilt from the history: cached, as today's summary is
+            day = request.as_of.day
+            progress = cached(f"migration-progress:{day}:{'-'.join(str(m.id) for m in page)}",
+                              lambda: migration_progress_on(page, day))
+        else:
+            progress = migration_progress(page, timezone.localdate())
         return self.get_paginated_response(self.get_serializer(progress, many=True).data)
 
 
