@@ -226,8 +226,10 @@ def past_states(migration: Migration, page) -> list[tuple[SiteMigration, Scenari
 def scenario_list(request):
     experiments = list(Experiment.objects.all())
     if request.as_of:
-        counts = {(scenario_id, experiment_id): n for (experiment_id, scenario_id), n
-                  in scenario_counts_on(request.as_of.day).items()}
+        day = request.as_of.day  # rebuilt over every site: cached, as the overview is
+        counts = cached(f"scenario-counts:{day}", lambda: {
+            (scenario_id, experiment_id): n
+            for (experiment_id, scenario_id), n in scenario_counts_on(day).items()})
     else:
         counts = {(row["scenario_id"], row["experiment_id"]): row["n"] for row in
                   Assessment.objects.values("scenario_id", "experiment_id")
