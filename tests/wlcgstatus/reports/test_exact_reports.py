@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.models import PolicyRule
-from sites.models import AssessmentChange, Site
-from sites.updates import record_capabilities
+from sites.models import AssessmentChange
 from wlcgstatus.models import Report
-from wlcgstatus.snapshots import take_snapshot
 
-from ...factories.exceptions import grant, renew
-from ...factories.sites import make_site, record_step
+from ...factories.exceptions import grant
+from ...factories.sites import make_site
 from ...helpers import (
     download,
     on,
@@ -41,21 +38,7 @@ def report_of(client, member, media, django_capture_on_commit_callbacks):
     return make
 
 
-def test_a_report_made_weeks_later_is_the_report_made_on_the_day(reference, report_of):
-    with on(story_day(1)):
-        a = make_site("CH-A", serves=("cms",), container_runtime="none")
-        make_site("CH-B", serves=("cms",), container_runtime="singularity")
-        c = make_site("CH-C", serves=("alice", "atlas"), container_runtime="singularity")
-        d = make_site("CH-D", serves=("cms",), container_runtime="none")
-        expiring = grant(a, story_day(1), story_day(30))  # expires within 30 days of D
-        grant(d, story_day(1), story_day(5))  # lapses before D, still relied on
-    with on(story_day(3)):
-        record_step(c, "alice", "alien-to-jalien", 1)
-    with on(story_day(6)):
-        record_capabilities(c, {"cvmfs": "yes"})
-    for n in range(1, 10):  # the nightly counts, as beat takes them
-        with on(story_day(n), hour=23):
-            take_snapshot(story_day(n))
+def test_a_report_made_weeks_later_is_the_report_made_on_the_day(story, report_of):
     with on(D, hour=18):
         made_on_the_day = report_of(D, since=story_day(4))
 
@@ -68,23 +51,7 @@ def test_a_report_made_weeks_later_is_the_report_made_on_the_day(reference, repo
 
     # The weeks after the meeting: reports, renewals, revocations, expiries, a rule changed,
     # a site added, one retired, a migration step recorded.
-    with on(story_day(12)):
-        record_capabilities(a, {"container_runtime": "singularity"})
-    with on(story_day(15)):
-        renew(d.exceptions.get(), story_day(90), "Singularity delayed")
-    with on(story_day(18)):
-        expiring.revoked_on = story_day(18)
-        expiring.save()
-    with on(story_day(20)):
-        rule = PolicyRule.objects.get(experiment__slug="cms", position=2)
-        rule.allows_user_jobs = False
-        rule.save()
-    with on(story_day(25)):
-        make_site("CH-E", serves=("cms", "alice"), container_runtime="apptainer")
-        c.retired_on = story_day(25)
-        c.save()
-    with on(story_day(30)):
-        record_step(Site.objects.get(name="CH-E"), "alice", "alien-to-jalien", 2)
+    story()
     with on(story_day(45)):
         made_later = report_of(D, since=story_day(4))
         today = report_of(story_day(45))
