@@ -41,6 +41,7 @@ from sites.timeline import (
 )
 
 from .summary import (
+    STEPS_PREFETCHED,
     ExperimentSummary,
     MigrationProgress,
     PastCounts,
@@ -98,8 +99,7 @@ def status_on(day: datetime.date, experiments: list[Experiment]) -> PastStatus:
              for experiment_id, sites_serving in serving.items()}
     summaries = summarise(day, experiments, PastCounts(
         counts, _exception_counts(exceptions, state, scenarios, day), stale))
-    for summary in summaries:
-        _progress_as_of(summary, day, serving[summary.experiment.id])
+    _progress_as_of(summaries, day, serving)
     return PastStatus(day, summaries, state, exceptions, scenarios)
 
 
@@ -130,14 +130,18 @@ def _compliance(scenario: Scenario | None) -> Compliance:
     return Compliance(scenario.compliance) if scenario else Compliance.UNKNOWN
 
 
-def _progress_as_of(summary: ExperimentSummary, as_of: datetime.date,
-                    serving: set[int]) -> None:
-    """Each step's sites done at the end of the day, from the migration's history, of the
-    sites serving the experiment that day."""
-    migrations = [progress.migration for progress in summary.migrations]
-    positions = positions_on(migrations, as_of)
-    summary.migrations = [progress_on(migration, as_of, serving, positions[migration.id])
-                          for migration in migrations]
+def _progress_as_of(summaries: list[ExperimentSummary], day: datetime.date,
+                    serving: dict[int, set[int]]) -> None:
+    """Each experiment's migrations, each step's sites done at the end of the day, from the
+    migrations' history (read once for all), of the sites serving the experiment that day."""
+    migrations = list(Migration.objects.filter(
+        experiment_id__in=[summary.experiment.id for summary in summaries])
+        .select_related("experiment").prefetch_related(*STEPS_PREFETCHED))
+    positions = positions_on(migrations, day)
+    for summary in summaries:
+        summary.migrations = [
+            progress_on(migration, day, serving[summary.experiment.id], positions[migration.id])
+            for migration in migrations if migration.experiment_id == summary.experiment.id]
 
 
 def progress_on(migration: Migration, day: datetime.date, serving: set[int],

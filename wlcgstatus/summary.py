@@ -122,7 +122,8 @@ def summarise(today: datetime.date, experiments: list[Experiment] | None = None,
     exceptions[ExceptionFigure.STANDING] = {
         experiment_id: sum(kind.sites for kind in kinds)
         for experiment_id, kinds in standing.items()}
-    migrations = _migration_progress(ids, today)
+    # A past day's progress is rebuilt by the caller, from the history (wlcgstatus/past.py).
+    migrations = _migration_progress(ids, today) if past is None else defaultdict(list)
 
     summaries = []
     for experiment in experiments:
@@ -331,16 +332,15 @@ def _migration_events(migrations: list[Migration]
     events: dict[int, list[tuple[datetime.date, int, int, int]]] = {
         migration.id: [] for migration in migrations}
     history = SiteMigration.history.filter(migration_id__in=events)
-    for record in (history.order_by("history_date", "history_id")
-                   .values("migration_id", "site_id", "completed_step_id", "history_type",
-                           "history_date", "history_change_reason", "updated_on",
-                           "history_id")):
-        position = (0 if record["history_type"] == "-"
-                    else position_of.get(record["completed_step_id"], 0))
-        day = (record["updated_on"] if record["history_change_reason"] == BASELINE
-               else record["history_date"].date())
-        events[record["migration_id"]].append(
-            (day, record["history_id"], record["site_id"], position))
+    # As plain tuples: a year at 20,000 sites is tens of thousands of records.
+    for migration_id, site_id, step_id, history_type, when, reason, updated_on, history_id in (
+            history.order_by("history_date", "history_id")
+            .values_list("migration_id", "site_id", "completed_step_id", "history_type",
+                         "history_date", "history_change_reason", "updated_on",
+                         "history_id")):
+        position = 0 if history_type == "-" else position_of.get(step_id, 0)
+        day = updated_on if reason == BASELINE else when.date()
+        events[migration_id].append((day, history_id, site_id, position))
     # Those without a record, in a subquery: the ids of 20,000 sites with one, sent as
     # parameters, cost more to send than the query to run.
     recorded = history.filter(site_id=OuterRef("site_id"), migration_id=OuterRef("migration_id"))
