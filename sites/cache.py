@@ -18,6 +18,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 logger = logging.getLogger(__name__)
 VERSION_KEY = "dashboard:version"
+POLICY_VERSION_KEY = "policy:version"
 TIMEOUT = 24 * 3600
 T = TypeVar("T")
 # The models of these apps that no cached page shows: writing them invalidates nothing.
@@ -27,10 +28,21 @@ _written: ContextVar[list[bool] | None] = ContextVar("dashboard_cache_written", 
 
 
 def cached(name: str, build: Callable[[], T]) -> T:
-    version = read(VERSION_KEY)
+    return _cached(VERSION_KEY, name, build)
+
+
+def cached_policy(name: str, build: Callable[[], T]) -> T:
+    """As `cached`, for what the WG's reference data alone makes (the experiments app: the
+    policy a recomputation applies): its version moves only with a write to that data, so a
+    site's report, which moves the dashboard's version, finds the policy still cached."""
+    return _cached(POLICY_VERSION_KEY, name, build)
+
+
+def _cached(version_key: str, name: str, build: Callable[[], T]) -> T:
+    version = read(version_key)
     if version is None:
-        version = invalidate()
-    key = f"dashboard:{name}:{version}"
+        version = invalidate(version_key)
+    key = f"{version_key}:{name}:{version}"
     value = read(key)
     if value is None:
         value = build()
@@ -38,16 +50,19 @@ def cached(name: str, build: Callable[[], T]) -> T:
     return value
 
 
-def invalidate() -> str:
+def invalidate(version_key: str = VERSION_KEY) -> str:
     """A new version: everything cached under the old one is no longer read. Random, not the
     time: two writes within one tick of the clock (or under a stopped one) still differ."""
     version = secrets.token_hex(8)
-    write(VERSION_KEY, version, None)
+    write(version_key, version, None)
     return version
 
 
-def invalidate_on_write(**kwargs) -> None:
-    """The signals' handler: invalidate now, or once on leaving `invalidating_once`."""
+def invalidate_on_write(sender=None, **kwargs) -> None:
+    """The signals' handler: invalidate now, or once on leaving `invalidating_once`; a write
+    to the reference data moves the policy's version too, at once."""
+    if sender is not None and sender._meta.app_label == "experiments":
+        invalidate(POLICY_VERSION_KEY)
     written = _written.get()
     if written is None:
         invalidate()

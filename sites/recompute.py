@@ -25,6 +25,7 @@ from experiments.models import (
 )
 
 from .assessment import Condition, Grant, Outcome, Result, Rule, assess
+from .cache import cached_policy
 from .models import (
     Assessment,
     AssessmentChange,
@@ -57,15 +58,15 @@ def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | N
     given experiments (ids; default: all). Returns how many assessments were stored."""
     today = today or timezone.localdate()
     experiment_ids = (list(experiments) if experiments is not None
-                      else list(Experiment.objects.values_list("id", flat=True)))
-    rules = load_rules(experiment_ids)
-    outcomes = load_exception_outcomes(experiment_ids)
-    standing = load_standing(experiment_ids, outcomes)
-    migrations = [m for m in derived_migrations() if m.experiment_id in experiment_ids]
+                      else cached_policy("experiments", lambda: list(
+                          Experiment.objects.values_list("id", flat=True))))
+    rules, outcomes, standing, migrations = policy_of(experiment_ids)
     site_ids = (list(sites) if sites is not None
                 else list(Site.objects.order_by("id").values_list("id", flat=True)))
     stored = 0
-    with transaction.atomic():
+    # All stored or none; within a caller's transaction, a failure fails the caller's too, so
+    # no savepoint of its own (two statements a save).
+    with transaction.atomic(savepoint=False):
         for start in range(0, len(site_ids), CHUNK_SIZE):
             chunk = site_ids[start:start + CHUNK_SIZE]
             stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, standing,
@@ -105,6 +106,21 @@ def recompute_sites(site_ids: Iterable[int]) -> None:
         pending.update(site_ids)
     elif site_ids:  # nothing to recompute: no queries, no signal to the caches
         recompute(sites=sorted(site_ids))
+
+
+def policy_of(experiment_ids: list[int]) -> tuple:
+    """What the recomputation applies of the experiments' policy: their rules, their
+    exception kinds' outcomes and standing exceptions, their derived migrations. It changes
+    only with the WG's reference data: cached (sites/cache.py `cached_policy`), so that one
+    site's report does not read it all anew."""
+    return cached_policy(f"policy:{'-'.join(map(str, sorted(experiment_ids)))}",
+                         lambda: _load_policy(experiment_ids))
+
+
+def _load_policy(experiment_ids: list[int]) -> tuple:
+    outcomes = load_exception_outcomes(experiment_ids)
+    return (load_rules(experiment_ids), outcomes, load_standing(experiment_ids, outcomes),
+            [m for m in derived_migrations() if m.experiment_id in experiment_ids])
 
 
 def load_rules(experiment_ids: list[int]) -> dict[int, list[Rule]]:
@@ -208,10 +224,8 @@ def preview(site: Site, reported: dict[str, str], today: datetime.date | None = 
     today = today or timezone.localdate()
     experiment_ids = list(ExperimentSite.objects.filter(site=site)
                           .values_list("experiment_id", flat=True).distinct())
-    rules = load_rules(experiment_ids)
-    outcomes = load_exception_outcomes(experiment_ids)
+    rules, outcomes, standing, _migrations = policy_of(experiment_ids)
     grants = load_grants([site.id], experiment_ids, outcomes)
-    standing = load_standing(experiment_ids, outcomes)
     return {experiment_id: assess(reported, site.kind, rules[experiment_id],
                                   [*grants[site.id, experiment_id],
                                    *standing[experiment_id, site.kind]], today, KIND_NAMES)
