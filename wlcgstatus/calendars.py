@@ -1,10 +1,12 @@
 """The WG's dates as iCalendar feeds (RFC 5545), for a calendar client to subscribe to: the
-exceptions' expiries (with alarms on the days the reminder mail goes out), the migration steps'
-targets, and the days a site's capabilities need confirming. One feed for everything, one per
-experiment, one per site. Each event's UID is stable (the exception's, the step's, the site's),
-so a client updates an event when its date moves (a renewal, a new target, a confirmation)
-instead of adding another; a revoked exception's event stays, cancelled, so that clients
-remove it."""
+exceptions' expiries (with alarms on the days the reminder mail goes out) and the migration
+steps' targets, WG-wide and per experiment; per site, also the day its capabilities need
+confirming (WG-wide, that would be an event a site: 20,000 of them, 9 MB). Each event's UID
+is stable (the exception's, the step's, the site's), so a client updates an event when its
+date moves (a renewal, a new target, a confirmation) instead of adding another; a revoked
+exception's event stays, cancelled, so that clients remove it. A feed is made once per
+version of the data (sites/cache.py): clients poll it, and a thousand events take the
+icalendar library half a second to write."""
 
 from __future__ import annotations
 
@@ -22,35 +24,44 @@ from django.utils import timezone
 from icalendar import Alarm, Calendar, Event
 
 from experiments.models import Experiment, MigrationStep
-from sites.models import ExperimentSite, Site, SiteException
+from sites.cache import cached
+from sites.models import Site, SiteException
 from sites.reminders import EXPIRY_REMINDER_DAYS
 
 PRODUCT = "-//WLCG Traceability and Isolation WG//wlcgstatus//EN"
 
 
 def everything(request) -> HttpResponse:
-    return _calendar("WLCG isolation: expiries and targets", SiteException.objects.all(),
-                     MigrationStep.objects.all(), Site.objects.all(), "wlcg-isolation")
+    return _response("wlcg-isolation", lambda: _calendar(
+        "WLCG isolation: expiries and targets", SiteException.objects.all(),
+        MigrationStep.objects.all(), Site.objects.none()))
 
 
 def experiment_calendar(request, slug: str) -> HttpResponse:
     experiment = get_object_or_404(Experiment, slug=slug)
-    served = ExperimentSite.objects.filter(experiment=experiment).values("site_id")
-    return _calendar(f"WLCG isolation: {experiment.name}",
-                     SiteException.objects.filter(experiment=experiment),
-                     MigrationStep.objects.filter(migration__experiment=experiment),
-                     Site.objects.filter(pk__in=served), f"wlcg-isolation-{experiment.slug}")
+    return _response(f"wlcg-isolation-{experiment.slug}", lambda: _calendar(
+        f"WLCG isolation: {experiment.name}",
+        SiteException.objects.filter(experiment=experiment),
+        MigrationStep.objects.filter(migration__experiment=experiment), Site.objects.none()))
 
 
 def site_calendar(request, name: str) -> HttpResponse:
     site = get_object_or_404(Site, name=name)
     served = site.experiment_sites.values("experiment_id")
-    return _calendar(f"WLCG isolation: {site.name}", SiteException.objects.filter(site=site),
-                     MigrationStep.objects.filter(migration__experiment__in=served),
-                     Site.objects.filter(pk=site.pk), f"wlcg-isolation-{site.name}")
+    return _response(f"wlcg-isolation-{site.name}", lambda: _calendar(
+        f"WLCG isolation: {site.name}", SiteException.objects.filter(site=site),
+        MigrationStep.objects.filter(migration__experiment__in=served),
+        Site.objects.filter(pk=site.pk)))
 
 
-def _calendar(name: str, exceptions, steps, sites, filename: str) -> HttpResponse:
+def _response(filename: str, make) -> HttpResponse:
+    response = HttpResponse(cached(f"calendar:{filename}", make),
+                            content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="{filename}.ics"'
+    return response
+
+
+def _calendar(name: str, exceptions, steps, sites) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT)
     calendar.add("version", "2.0")
@@ -59,9 +70,7 @@ def _calendar(name: str, exceptions, steps, sites, filename: str) -> HttpRespons
     for event in (*_expiries(exceptions, stamp), *_targets(steps, stamp),
                   *_confirmations(sites, stamp)):
         calendar.add_component(event)
-    response = HttpResponse(calendar.to_ical(), content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = f'inline; filename="{filename}.ics"'
-    return response
+    return calendar.to_ical()
 
 
 def _revisions(model) -> Coalesce:

@@ -68,8 +68,6 @@ def _overview(as_of: AsOf) -> dict:
 def experiment_detail(request, slug: str):
     experiment = get_object_or_404(Experiment, slug=slug)
     figures = experiment_figures(experiment, request.as_of)
-    # How many sites each decided: counted for today only (None: not known for a past day).
-    decided = figures.decided.__getitem__ if figures.decided is not None else lambda key: None
     if request.as_of:
         policy, kinds = policy_on(experiment, request.as_of.day)
     else:
@@ -77,8 +75,9 @@ def experiment_detail(request, slug: str):
                   experiment.rules.select_related("scenario").prefetch_related(
                       Prefetch("conditions", RuleCondition.objects.select_related("capability")))]
         kinds = experiment.exception_kinds.select_related("scenario")
-    rules = [(rule, conditions, decided((RULE, rule.id))) for rule, conditions in policy]
-    exception_kinds = [(kind, decided((EXCEPTION, kind.id))) for kind in kinds]
+    rules = [(rule, conditions, figures.sites_decided(RULE, rule.id))
+             for rule, conditions in policy]
+    exception_kinds = [(kind, figures.sites_decided(EXCEPTION, kind.id)) for kind in kinds]
     if request.as_of:
         exceptions = figures.exceptions
     else:  # the most urgent first, and no more than a page: the sites table lists them all
@@ -120,6 +119,11 @@ class ExperimentFigures:
     trend_chart: str
     decided: Counter | None
     exceptions: list[SiteException]
+
+    def sites_decided(self, by: str, pk: int) -> int | None:
+        """How many sites the rule or exception kind decided (None: not known for a past
+        day)."""
+        return None if self.decided is None else self.decided[by, pk]
 
 
 def experiment_figures(experiment: Experiment, as_of: AsOf | None = None) -> ExperimentFigures:

@@ -49,7 +49,8 @@ def dated(reference):
     return grant(a, day(-10), day(40)), grant(b, day(-10), day(20))
 
 
-def test_the_wg_calendar_holds_every_expiry_target_and_confirmation_day(client, dated):
+def test_the_wg_calendar_holds_every_expiry_and_target_and_a_site_its_confirmation_day(
+        client, dated):
     expiring_a, expiring_b = dated
     shown = events(client, CALENDAR)
 
@@ -64,8 +65,11 @@ def test_the_wg_calendar_holds_every_expiry_target_and_confirmation_day(client, 
     assert targets.exists()
     for step in targets:
         assert shown[uid(f"migration-step-{step.pk}")]["day"] == step.due_on
+    # The days each site's capabilities need confirming are the site's own calendar's.
+    assert not [key for key in shown if "confirmation" in key]
     for site in Site.objects.all():
-        confirm = shown[uid(f"site-{site.pk}-confirmation")]
+        confirm = events(client, f"/sites/{site.name}/calendar.ics")[
+            uid(f"site-{site.pk}-confirmation")]
         assert confirm["day"] == day(settings.CAPABILITY_CONFIRM_DAYS)  # reported today
         assert confirm["summary"] == f"{site.name}: confirm its capabilities"
 
@@ -121,6 +125,6 @@ def test_pages_link_their_calendar(client, dated, page, calendar):
 def test_a_retired_sites_dates_leave_the_calendar(client, dated):
     expiring_a, _ = dated
     Site.objects.filter(name="CH-A").update(retired_on=datetime.date.today())
-    shown = events(client, CALENDAR)
-    assert uid(f"exception-{expiring_a.pk}") not in shown
-    assert uid(f"site-{expiring_a.site_id}-confirmation") not in shown
+    assert uid(f"exception-{expiring_a.pk}") not in events(client, CALENDAR)
+    assert uid(f"site-{expiring_a.site_id}-confirmation") not in events(
+        client, "/sites/CH-A/calendar.ics")
