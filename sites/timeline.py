@@ -100,7 +100,7 @@ def exceptions_on(day: datetime.date, experiment_ids: list[int], **filters
             created_later.add(record.id)
     exceptions = []
     for exception in (SiteException.objects.filter(experiment_id__in=experiment_ids, **filters)
-                      .select_related("site", "kind", "experiment")):
+                      .select_related("site", "kind__scenario", "experiment")):
         record = latest.get(exception.id)
         if record is not None:
             if record.history_type == "-":

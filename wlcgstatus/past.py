@@ -22,7 +22,9 @@ from experiments.models import (
 )
 from sites.models import (
     EXPIRY_WARNING_DAYS,
+    Assessment,
     ExceptionFigure,
+    ExceptionState,
     Site,
     SiteException,
     SiteMigration,
@@ -30,9 +32,11 @@ from sites.models import (
 )
 from sites.timeline import (
     active_on,
+    assessed_on,
     confirmed_on,
     end_of,
     exceptions_on,
+    existing_on,
     grant_of,
     objects_on,
     scenarios_on,
@@ -223,3 +227,35 @@ def policy_on(experiment: Experiment, day: datetime.date
     for outcome in (*rules, *kinds):
         outcome.scenario = scenarios[outcome.scenario_id]
     return [(rule, conditions[rule.pk]) for rule in rules], kinds
+
+
+def exception_rows_on(day: datetime.date, experiments: list[Experiment], site: str = "",
+                      active: bool | None = None) -> list[SiteException | Assessment]:
+    """The API's exceptions list at the end of the day: the grants as they stood (each with
+    its `state` then), of sites not retired by then, by site, experiment and latest grant
+    first; then a row per site served then that a standing exception applies to (an
+    Assessment with `standing_kind`), by site and experiment. `site` (a name) and `active`
+    filter as the list's filters do."""
+    ids = [experiment.id for experiment in experiments]
+    position = {experiment.id: experiment.position for experiment in experiments}
+    grants = []
+    for grant in exceptions_on(day, ids, **({"site__name": site} if site else {})):
+        grant.state = state_on(grant, day)
+        if grant.site.retired_on and grant.site.retired_on <= day:
+            continue
+        if active is None or active == (grant.state == ExceptionState.ACTIVE):
+            grants.append(grant)
+    grants.sort(key=lambda g: (g.granted_on, g.pk), reverse=True)
+    grants.sort(key=lambda g: (g.site.name, position[g.experiment_id]))
+    standing = []
+    if active is not False:
+        sites = Site.objects.filter(existing_on(day), **({"name": site} if site else {}))
+        for kind in (ExceptionKind.objects.standing().filter(experiment_id__in=ids)
+                     .select_related("experiment", "scenario")):
+            for served in sites.filter(assessed_on(day, experiment=kind.experiment_id),
+                                       kind=kind.applies_to):
+                row = Assessment(site=served, experiment=kind.experiment)
+                row.standing_kind = kind
+                standing.append(row)
+        standing.sort(key=lambda row: (row.site.name, row.experiment.position))
+    return [*grants, *standing]

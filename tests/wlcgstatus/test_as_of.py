@@ -161,15 +161,31 @@ def test_the_api_lists_as_of_a_day_are_the_pages_of_that_day(client, story):
         assert [step["sites_done"] for step in alien["steps"]][:2] == [1, 0]
 
 
-@pytest.mark.parametrize("url", ["/api/sites/", "/api/summary/", "/api/migrations/"])
+@pytest.mark.parametrize("url", ["/api/sites/", "/api/summary/", "/api/migrations/",
+                                 "/api/exceptions/"])
 def test_the_api_refuses_a_day_that_is_not_one_and_says_why(client, reference, url):
     response = get_json(client, f"{url}?as_of=30.06.2026", status=400)
     assert response == {"as_of": ["“30.06.2026” is not a day: give it as YYYY-MM-DD."]}
 
 
-@pytest.mark.parametrize("url", ["/api/exceptions/", "/api/assessments/"])
-def test_a_list_that_shows_today_only_says_so_rather_than_answer_for_today(client, reference,
-                                                                         url):
+def test_the_api_exceptions_list_as_of_a_day_is_the_list_of_that_day(client, story):
+    queries = ["", "?experiment=cms", "?active=true", "?active=false", "?site=CH-D"]
+    with on(D, hour=18):
+        on_the_day = {query: get_json(client, f"/api/exceptions/{query}")["results"]
+                      for query in queries}
+    assert len(on_the_day[""]) == 2 and len(on_the_day["?active=true"]) == 1
+    story()  # CH-D's renewed, CH-A's revoked
+
+    with on(story_day(45)):
+        for query in queries:
+            joined = f"{query}&" if query else "?"
+            assert get_json(client, f"/api/exceptions/{joined}as_of={D}")["results"] == \
+                on_the_day[query], query
+        assert get_json(client, "/api/exceptions/")["results"] != on_the_day[""]
+
+
+@pytest.mark.parametrize("url", ["/api/assessments/", "/api/sites/CH-A/"])
+def test_what_shows_today_only_says_so_rather_than_answer_for_today(client, story, url):
     response = get_json(client, f"{url}?as_of=2026-06-30", status=400)
     assert "shows today only" in response["as_of"][0]
 

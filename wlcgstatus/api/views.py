@@ -30,7 +30,7 @@ from sites.models import Assessment, CapabilityValue, ExperimentSite, Site, Site
 from sites.tables import UNKNOWN_SCENARIO, scenario_field
 from sites.timeline import existing_on, scenario_then
 from sites.updates import record_capabilities
-from wlcgstatus.past import migration_progress_on, status_on
+from wlcgstatus.past import exception_rows_on, migration_progress_on, status_on
 from wlcgstatus.summary import STEPS_PREFETCHED, migration_progress, summarise
 
 from . import serializers
@@ -76,8 +76,8 @@ def refuse_as_of(request) -> None:
     """Asked for a past day, what shows today only says so rather than answer for today."""
     if AS_OF in request.query_params:
         raise ValidationError({AS_OF: [
-            "This shows today only; the lists /api/sites/, /api/migrations/ and "
-            "/api/summary/ show a past day."]})
+            "This shows today only; the lists /api/sites/, /api/exceptions/, "
+            "/api/migrations/ and /api/summary/ show a past day."]})
 
 
 def as_of(request) -> AsOf | None:
@@ -190,7 +190,7 @@ class AssessmentViewSet(TodayOnlyMixin, mixins.ListModelMixin, viewsets.GenericV
 
 
 @extend_schema_view(list=extend_schema(summary="Exceptions granted to sites"))
-class ExceptionViewSet(TodayOnlyMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class ExceptionViewSet(AsOfMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.ExceptionSerializer
     filterset_class = ExceptionFilterSet
 
@@ -203,7 +203,10 @@ class ExceptionViewSet(TodayOnlyMixin, mixins.ListModelMixin, viewsets.GenericVi
 
     def list(self, request, *args, **kwargs):
         """The grants, then one row per site a standing exception applies to: two querysets
-        paginated as one list, so that a page reads only its own rows."""
+        paginated as one list, so that a page reads only its own rows. As of a past day,
+        rebuilt from the grants' history (wlcgstatus/past.py)."""
+        if request.as_of:
+            return self.list_as_of(request, request.as_of.day)
         grants = self.filter_queryset(self.get_queryset())
         kind = ExceptionKind.objects.standing().filter(experiment=OuterRef("experiment"),
                                                       applies_to=OuterRef("site__kind"))
@@ -221,6 +224,19 @@ class ExceptionViewSet(TodayOnlyMixin, mixins.ListModelMixin, viewsets.GenericVi
         for row in page:
             if isinstance(row, Assessment):
                 row.standing_kind = kinds[row.standing_kind_id]
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def list_as_of(self, request, day):
+        filters = ExceptionFilterSet(request.query_params, queryset=SiteException.objects.none(),
+                                     request=request)
+        if not filters.is_valid():
+            raise ValidationError(filters.errors)
+        chosen = filters.form.cleaned_data
+        experiments = ([chosen["experiment"]] if chosen.get("experiment")
+                       else list(Experiment.objects.all()))
+        rows = exception_rows_on(day, experiments, chosen.get("site") or "",
+                                 chosen.get("active"))
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
