@@ -259,15 +259,17 @@ def _migration_progress(experiment_ids: list[int], today: datetime.date
 def _progress_counts(experiment_ids: list[int]) -> tuple[dict, dict]:
     """The sites serving each experiment, and per migration the sites by the position of
     the step they completed. Every site serving an experiment takes part in its migrations:
-    one that has recorded or reached no step has not started."""
-    serving = ExperimentSite.objects.serving()
-    totals = dict(serving.filter(experiment_id__in=experiment_ids).order_by()
-                  .values("experiment_id").annotate(n=Count("site", distinct=True))
+    one that has recorded or reached no step has not started. A site serves an experiment
+    where it has an assessment for it (the recomputation keeps one for every name of a site
+    in service, none for a retired site): one row per pair, found through its unique index,
+    where the experiment's names may be several a site."""
+    assessed = Assessment.objects.filter(experiment_id__in=experiment_ids).order_by()
+    totals = dict(assessed.values("experiment_id").annotate(n=Count("id"))
                   .values_list("experiment_id", "n"))
     done = defaultdict(lambda: defaultdict(int))  # migration -> step position -> sites
     for row in (SiteMigration.objects.filter(
-                    Exists(serving.filter(site=OuterRef("site"),
-                                          experiment=OuterRef("migration__experiment"))),
+                    Exists(Assessment.objects.filter(
+                        site=OuterRef("site"), experiment=OuterRef("migration__experiment"))),
                     migration__experiment_id__in=experiment_ids)
                 .values("migration_id", "completed_step__position").annotate(n=Count("id"))):
         done[row["migration_id"]][row["completed_step__position"]] += row["n"]
