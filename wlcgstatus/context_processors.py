@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 from experiments.models import Experiment
 from sites.cache import cached
@@ -11,10 +12,11 @@ def navigation(request) -> dict:
     the past shows (None on other pages). The first two are read on every page, yet change
     only with the WG's data: cached (sites/cache.py). Callables: a page that does not show
     them reads nothing."""
+    shown = SimpleLazyObject(_shown_on_every_page)  # read once a page, when first shown
     return {
         "status_as_of": getattr(request, "as_of", None),
-        "nav_experiments": lambda: _shown_on_every_page()[0],
-        "illustrative_data": lambda: _shown_on_every_page()[1],
+        "nav_experiments": lambda: shown[0],
+        "illustrative_data": lambda: shown[1],
         "sso_provider": settings.OIDC_PROVIDER_NAME if settings.OIDC_RP_CLIENT_ID else "",
         "confirm_days": settings.CAPABILITY_CONFIRM_DAYS,
     }
