@@ -44,9 +44,7 @@ def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment],
             runtime_version=reported_then(as_of.day, "value",
                                           capability__key="container_runtime_version"),
             last_reported_at=reported_then(as_of.day, "reported_at"),
-            **{scenario_field(experiment): scenario_then(as_of.day, experiment.id, "id",
-                                                         UNKNOWN_SCENARIO)
-               for experiment in experiments})
+            **scenarios_then(experiments, as_of.day))
 
     def reported(key: str) -> Subquery:
         return Subquery(CapabilityValue.objects.filter(site=OuterRef("pk"), capability__key=key)
@@ -67,6 +65,12 @@ def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment],
                                   .order_by("-reported_at").values("reported_at")[:1]),
         **scenarios,
     )
+
+
+def scenarios_then(experiments: list[Experiment], day: datetime.date) -> dict:
+    """Each experiment's scenario column of the table, as of the end of a past day."""
+    return {scenario_field(experiment): scenario_then(day, experiment.id, "id", UNKNOWN_SCENARIO)
+            for experiment in experiments}
 
 
 class PlainColumn(tables.Column):

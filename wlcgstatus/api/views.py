@@ -27,8 +27,8 @@ from sites.cache import cached
 from sites.converters import SITE_NAME
 from sites.filters import SiteFilterSet
 from sites.models import Assessment, CapabilityValue, ExperimentSite, Site, SiteException
-from sites.tables import UNKNOWN_SCENARIO, scenario_field
-from sites.timeline import existing_on, scenario_then
+from sites.tables import scenarios_then
+from sites.timeline import existing_on
 from sites.updates import record_capabilities
 from wlcgstatus.past import exception_rows_on, migration_progress_on, status_on
 from wlcgstatus.summary import STEPS_PREFETCHED, migration_progress, summarise
@@ -121,11 +121,9 @@ class SiteViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
         queryset = Site.objects.order_by("name").prefetch_related("federations", names)
         if self.action == "retrieve":  # a retired site keeps its page, as on the dashboard
             return queryset.prefetch_related(site_assessments(detailed=True), site_values())
-        if day := as_of(self.request):  # each site's scenarios then, in the page's query
-            return queryset.filter(existing_on(day.day)).annotate(**{
-                scenario_field(experiment): scenario_then(day.day, experiment.id, "id",
-                                                          UNKNOWN_SCENARIO)
-                for experiment in self.experiments})
+        if past := as_of(self.request):  # each site's scenarios then, in the page's query
+            return (queryset.filter(existing_on(past.day))
+                    .annotate(**scenarios_then(self.experiments, past.day)))
         # As the sites table: a retired site is no longer listed.
         return queryset.filter(retired_on=None).prefetch_related(
             site_assessments(detailed=False))
