@@ -23,7 +23,7 @@ from .models import (
     Site,
     SiteException,
 )
-from .timeline import assessed_on, end_of, exception_sites_on, reported_then
+from .timeline import assessed_on, end_of, exception_sites_on, reported_then, standing_on
 
 NOT_REPORTED = "(not reported)"
 
@@ -197,10 +197,7 @@ class SiteFilterSet(django_filters.FilterSet):
                 queryset = queryset.filter(assessed_on(
                     day, **{**assessed, "scenario__compliance": Compliance.NON_COMPLIANT}))
         elif figure == "standing":
-            standing = Assessment.objects.under_standing_exception()
-            if experiment:
-                standing = standing.filter(experiment=experiment)
-            queryset = queryset.filter(pk__in=standing.values("site_id"))
+            queryset = queryset.filter(standing_on(day, experiment))
         return queryset
 
     def not_confirmed_for(self, queryset: QuerySet, name: str, days) -> QuerySet:

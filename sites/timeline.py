@@ -25,6 +25,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from experiments.models import ExceptionKind, Experiment
+
 from .assessment import Grant
 from .history import BASELINE
 from .models import (
@@ -132,24 +134,29 @@ def state_on(exception: SiteException, day: datetime.date) -> ExceptionState:
     return ExceptionState.ACTIVE if active_on(exception, day) else ExceptionState.EXPIRED
 
 
-def exception_sites_on(day: datetime.date, figure: str, experiment_ids: list[int]) -> set[int]:
-    """The ids of the sites an exception figure ("active", "expiring", "lapsed") counted at
-    the end of the day, by the experiments' exceptions as they stood then. Lapsed: expired
-    with no other exception of the experiment active (whether the site still fell short is
-    for the caller to ask)."""
-    exceptions = exceptions_on(day, experiment_ids)
+def exception_figures(exceptions: list[SiteException], day: datetime.date
+                      ) -> dict[str, set[tuple[int, int]]]:
+    """The (site id, experiment id) pairs each exception figure ("active", "expiring",
+    "lapsed") counts at the end of the day, of these exceptions as they stood then. Lapsed:
+    expired with no other exception of the experiment active (whether the site still fell
+    short is for the caller to ask)."""
     active = {(e.site_id, e.experiment_id) for e in exceptions if active_on(e, day)}
     horizon = day + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
-    match figure:
-        case "active":
-            return {site for site, _experiment in active}
-        case "expiring":
-            return {e.site_id for e in exceptions if active_on(e, day)
-                    and e.expires_on and e.expires_on <= horizon}
-        case "lapsed":
-            return {e.site_id for e in exceptions if (e.site_id, e.experiment_id) not in active
-                    and grant_of(e).lapsed_on(day)}
-    raise ValueError(figure)
+    return {
+        "active": active,
+        "expiring": {(e.site_id, e.experiment_id) for e in exceptions if active_on(e, day)
+                     and e.expires_on and e.expires_on <= horizon},
+        "lapsed": {(e.site_id, e.experiment_id) for e in exceptions
+                   if (e.site_id, e.experiment_id) not in active
+                   and grant_of(e).lapsed_on(day)},
+    }
+
+
+def exception_sites_on(day: datetime.date, figure: str, experiment_ids: list[int]) -> set[int]:
+    """The ids of the sites an exception figure counted at the end of the day, by the
+    experiments' exceptions as they stood then (`exception_figures`)."""
+    pairs = exception_figures(exceptions_on(day, experiment_ids), day)[figure]
+    return {site_id for site_id, _experiment_id in pairs}
 
 
 def confirmed_on(day: datetime.date) -> dict[int, datetime.datetime]:
@@ -264,6 +271,18 @@ def assessed_on(day: datetime.date, **filters) -> Q:
             value for key, value in filters.items()}
     return (Q(pk__in=_unchanged_since(day).filter(**filters).values("site_id"))
             | Q(pk__in=_first_changes_after(day).filter(**then).values("site_id")))
+
+
+def standing_on(day: datetime.date, experiment: Experiment | None = None) -> Q:
+    """Sites (a Q on Site) that a standing exception (of the experiment, or of any) applied
+    to at the end of the day: of the kind it applies to, serving its experiment then."""
+    applies = Q(pk__in=[])
+    kinds = ExceptionKind.objects.standing()
+    if experiment is not None:
+        kinds = kinds.filter(experiment=experiment)
+    for experiment_id, site_kind in kinds.values_list("experiment_id", "applies_to"):
+        applies |= assessed_on(day, experiment=experiment_id) & Q(kind=site_kind)
+    return applies
 
 
 def scenario_counts_on(day: datetime.date) -> Counter:

@@ -21,7 +21,6 @@ from experiments.models import (
     Scenario,
 )
 from sites.models import (
-    EXPIRY_WARNING_DAYS,
     Assessment,
     ExceptionFigure,
     ExceptionState,
@@ -35,9 +34,9 @@ from sites.timeline import (
     assessed_on,
     confirmed_on,
     end_of,
+    exception_figures,
     exceptions_on,
     existing_on,
-    grant_of,
     objects_on,
     scenarios_on,
     state_on,
@@ -101,8 +100,12 @@ def status_on(day: datetime.date, experiments: list[Experiment]) -> PastStatus:
     stale = {experiment_id: sum(1 for site_id in sites_serving
                                 if confirmed.get(site_id, cutoff) < cutoff)
              for experiment_id, sites_serving in serving.items()}
+    # The sites served then by their kind, which standing exceptions apply to.
+    site_kinds = dict(Site.objects.values_list("id", "kind"))
+    by_site_kind = Counter((experiment_id, site_kinds[site_id])
+                           for site_id, experiment_id in state)
     summaries = summarise(day, experiments, PastCounts(
-        counts, _exception_counts(exceptions, state, scenarios, day), stale))
+        counts, _exception_counts(exceptions, state, scenarios, day), stale, by_site_kind))
     _progress_as_of(summaries, day, serving)
     return PastStatus(day, summaries, state, exceptions, scenarios)
 
@@ -114,19 +117,14 @@ def _exception_counts(exceptions: dict[int, list[SiteException]],
     """The exception figures of the day (figure → experiment id → sites), as the pages count
     them today: active, expiring within the warning, and expired while the site, with no
     other exception active, falls short of the policy."""
-    horizon = day + datetime.timedelta(days=EXPIRY_WARNING_DAYS)
+    figures = exception_figures([e for granted in exceptions.values() for e in granted], day)
+    figures["lapsed"] = {pair for pair in figures["lapsed"]
+                         if _compliance(scenarios.get(state.get(pair)))
+                         == Compliance.NON_COMPLIANT}
     counts: dict[str, dict[int, int]] = {figure: {} for figure in ExceptionFigure}
-    for experiment_id, granted in exceptions.items():
-        active = {e.site_id for e in granted if active_on(e, day)}
-        expiring = {e.site_id for e in granted if active_on(e, day) and e.expires_on
-                    and e.expires_on <= horizon}
-        lapsed = {e.site_id for e in granted
-                  if e.site_id not in active and grant_of(e).lapsed_on(day)
-                  and _compliance(scenarios.get(state.get((e.site_id, experiment_id))))
-                  == Compliance.NON_COMPLIANT}
-        counts[ExceptionFigure.ACTIVE][experiment_id] = len(active)
-        counts[ExceptionFigure.EXPIRING][experiment_id] = len(expiring)
-        counts[ExceptionFigure.LAPSED][experiment_id] = len(lapsed)
+    for figure in (ExceptionFigure.ACTIVE, ExceptionFigure.EXPIRING, ExceptionFigure.LAPSED):
+        tally = Counter(experiment_id for _site_id, experiment_id in figures[figure])
+        counts[figure] = {experiment_id: tally[experiment_id] for experiment_id in exceptions}
     return counts
 
 

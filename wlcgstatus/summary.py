@@ -104,6 +104,7 @@ class PastCounts:
     scenarios: Mapping[int, Mapping[int | None, int]]
     exceptions: Mapping[str, Mapping[int, int]]
     stale: Mapping[int, int]
+    by_site_kind: Mapping[tuple[int, str], int]  # (experiment id, site kind) → sites served
 
 
 def summarise(today: datetime.date, experiments: list[Experiment] | None = None,
@@ -118,7 +119,7 @@ def summarise(today: datetime.date, experiments: list[Experiment] | None = None,
         exceptions = _exception_counts(ids, today)
     else:
         counts, stale, exceptions = past.scenarios, past.stale, dict(past.exceptions)
-    standing = standing_exceptions(ids)
+    standing = standing_exceptions(ids, None if past is None else past.by_site_kind)
     exceptions[ExceptionFigure.STANDING] = {
         experiment_id: sum(kind.sites for kind in kinds)
         for experiment_id, kinds in standing.items()}
@@ -177,13 +178,17 @@ def _scenario_counts(experiment_ids: list[int]) -> dict[int, dict[int | None, in
     return counts
 
 
-def standing_exceptions(experiment_ids: list[int]) -> dict[int, list[ExceptionKind]]:
+def standing_exceptions(experiment_ids: list[int],
+                        by_site_kind: Mapping[tuple[int, str], int] | None = None
+                        ) -> dict[int, list[ExceptionKind]]:
     """Per experiment, its standing exceptions, each with `sites`: how many of the sites
-    serving the experiment are of the kind it applies to."""
-    sites = {(experiment_id, site_kind): n for experiment_id, site_kind, n in
-             Assessment.objects.filter(experiment_id__in=experiment_ids)
-             .values("experiment_id", "site__kind").annotate(n=Count("id"))
-             .values_list("experiment_id", "site__kind", "n")}
+    serving the experiment are of the kind it applies to (now, or as `by_site_kind` counts
+    the sites served on a past day)."""
+    sites = by_site_kind if by_site_kind is not None else {
+        (experiment_id, site_kind): n for experiment_id, site_kind, n in
+        Assessment.objects.filter(experiment_id__in=experiment_ids)
+        .values("experiment_id", "site__kind").annotate(n=Count("id"))
+        .values_list("experiment_id", "site__kind", "n")}
     kinds: dict[int, list[ExceptionKind]] = defaultdict(list)
     for kind in ExceptionKind.objects.standing().filter(experiment_id__in=experiment_ids):
         kind.sites = sites.get((kind.experiment_id, kind.applies_to), 0)

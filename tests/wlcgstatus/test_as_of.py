@@ -10,6 +10,7 @@ from experiments.models import Experiment
 from sites.models import Site
 from wlcgstatus.past import status_on
 
+from ..factories.sites import make_site
 from ..helpers import get_json, get_ok, on, page_text, soup, story_day, text_of
 
 D = story_day(10)  # the meeting
@@ -214,3 +215,22 @@ def test_a_day_before_any_record_shows_the_earliest_day_and_says_so(client, stor
     assert "Status as of 1 January 2000" in page_text(response)
     assert response.context["table"].paginator.count == 0  # no site was there yet
     assert get_json(client, "/api/sites/?as_of=0001-01-01&stale=36500")["count"] == 0
+
+
+def test_a_standing_exception_as_of_a_day_applies_to_the_sites_served_that_day(client,
+                                                                               reference):
+    with on(story_day(1)):
+        make_site("HPC-1", kind="hpc", serves=("cms",), container_runtime="none")
+    with on(story_day(20)):
+        make_site("HPC-2", kind="hpc", serves=("cms",), container_runtime="none")
+
+    with on(story_day(45)):
+        (cms,) = status_on(D, [Experiment.objects.get(slug="cms")]).summaries
+        standing = next(figure for figure in cms.exceptions if figure.key == "standing")
+        assert standing.count == 1
+        table = get_ok(client, f"{standing.url}&as_of={D}").context["table"]
+        assert [site.name for site in table.data] == ["HPC-1"]
+        rows = get_json(client, f"/api/exceptions/?experiment=cms&as_of={D}")["results"]
+        assert [row["site"] for row in rows if row["standing"]] == ["HPC-1"]
+        today = get_json(client, "/api/exceptions/?experiment=cms")["results"]
+        assert [row["site"] for row in today if row["standing"]] == ["HPC-1", "HPC-2"]
