@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, ExpressionWrapper, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .capabilities import (
@@ -324,6 +326,36 @@ class ExceptionKind(NaturalKeyModel):
         if self.max_months is None:
             return None
         return start + relativedelta(months=self.max_months)
+
+
+class PolicyRevision(models.Model):
+    """A numbered state of an experiment's policy (its plan, rules and exception kinds, with
+    their scenarios), and who made it and why: what every assessment names as what decided it
+    (“CMS policy r7, rule 2”). Made by each save in the policy workbench, and where the policy
+    was changed elsewhere (the admin, a fixture), by the next recomputation that finds it
+    changed. Never edited."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE,
+                                   related_name="revisions")
+    number = models.PositiveIntegerField()
+    policy = models.JSONField(help_text="The policy as it became (experiments.revisions).")
+    reason = models.TextField()
+    made_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                null=True, blank=True, related_name="+")
+    made_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["experiment", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "number"],
+                                    name="unique_policy_revision"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.experiment} policy r{self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("policy_revision", args=[self.experiment.slug, self.number])
 
 
 class LHCPeriod(NaturalKeyModel):

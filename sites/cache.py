@@ -23,6 +23,9 @@ TIMEOUT = 24 * 3600
 T = TypeVar("T")
 # The models of these apps that no cached page shows: writing them invalidates nothing.
 NOT_CACHED = {"sites.ImportRun"}
+# Of the experiments app, what the policy a recomputation applies does not hold: a revision
+# records the policy (the recomputation records one when it finds none) and changes none of it.
+NOT_POLICY = {"experiments.PolicyRevision"}
 # Within `invalidating_once`: whether a write happened, to invalidate once on leaving.
 _written: ContextVar[list[bool] | None] = ContextVar("dashboard_cache_written", default=None)
 
@@ -61,7 +64,8 @@ def invalidate(version_key: str = VERSION_KEY) -> str:
 def invalidate_on_write(sender=None, **kwargs) -> None:
     """The signals' handler: invalidate now, or once on leaving `invalidating_once`; a write
     to the reference data moves the policy's version too, at once."""
-    if sender is not None and sender._meta.app_label == "experiments":
+    if (sender is not None and sender._meta.app_label == "experiments"
+            and sender._meta.label not in NOT_POLICY):
         invalidate(POLICY_VERSION_KEY)
     written = _written.get()
     if written is None:

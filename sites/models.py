@@ -24,6 +24,7 @@ from experiments.models import (
     MigrationStep,
     NaturalKeyManager,
     NaturalKeyModel,
+    PolicyRevision,
     PolicyRule,
     Scenario,
     SiteKind,
@@ -479,6 +480,10 @@ class Assessment(models.Model):
     allows_user_jobs = models.BooleanField("user jobs")
     reason = models.TextField()
     computed_at = models.DateTimeField(default=timezone.now)
+    revision = models.ForeignKey(
+        PolicyRevision, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The revision of the experiment's policy it was computed under.",
+    )
     valid_until = models.DateField(
         null=True, blank=True, db_index=True,
         help_text="The last day the result holds by the clock alone: an exception it rests on "
@@ -511,6 +516,22 @@ class Assessment(models.Model):
     def compliance(self) -> Compliance:
         return Compliance(self.scenario.compliance) if self.scenario else Compliance.UNKNOWN
 
+    @property
+    def decided_by(self) -> str:
+        """The revision of the experiment's policy and what in it decided: “CMS policy r7,
+        rule 2”; "" where computed before revisions were kept."""
+        if self.revision_id is None:
+            return ""
+        if self.standing_exception_id:
+            what = f"standing exception “{self.standing_exception.name}”"
+        elif self.exception_id:
+            what = f"exception “{self.exception.kind.name}”"
+        elif self.rule_id:
+            what = f"rule {self.rule.position}"
+        else:
+            what = "no rule decided"
+        return f"{self.experiment.name} policy r{self.revision.number}, {what}"
+
 
 class AssessmentChange(models.Model):
     """A site's scenario for an experiment changed, or what else its page shows of the
@@ -540,6 +561,11 @@ class AssessmentChange(models.Model):
     allows_production = models.BooleanField("production jobs", null=True)
     allows_user_jobs = models.BooleanField("user jobs", null=True)
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    revision = models.ForeignKey(
+        PolicyRevision, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The policy revision whose saving caused it; blank: caused by the site's "
+                  "own data (its reports, names, exceptions) or the clock.",
+    )
 
     class Meta:
         ordering = ["-changed_at"]

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -23,6 +24,8 @@ from experiments.models import (
     PolicyRule,
     SiteKind,
 )
+from experiments.revisions import conditions_of
+from experiments.revisions import current as current_revisions
 
 from .assessment import Condition, Grant, Outcome, Result, Rule, assess
 from .cache import cached_policy
@@ -48,19 +51,20 @@ COMPLIANCE_RANK = {compliance.value: rank for rank, compliance in enumerate(Comp
 STORED_FIELDS = [
     "scenario", "rule", "exception", "standing_exception", "lapsed_exception", "pilot_credentials",
     "payload_credentials", "allows_production", "allows_user_jobs", "reason", "computed_at",
-    "valid_until",
+    "valid_until", "revision",
 ]
 
 
 def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | None = None,
-              today: datetime.date | None = None) -> int:
+              today: datetime.date | None = None, by_policy: bool = False) -> int:
     """Recompute and store the assessments of the given sites (ids; default: all) for the
-    given experiments (ids; default: all). Returns how many assessments were stored."""
+    given experiments (ids; default: all). Returns how many assessments were stored.
+    `by_policy`: the experiments' policy changed, and the changes it makes name its revision."""
     today = today or timezone.localdate()
     experiment_ids = (list(experiments) if experiments is not None
                       else cached_policy("experiments", lambda: list(
                           Experiment.objects.values_list("id", flat=True))))
-    rules, outcomes, standing, migrations = policy_of(experiment_ids)
+    policy = policy_of(experiment_ids)
     site_ids = (list(sites) if sites is not None
                 else list(Site.objects.order_by("id").values_list("id", flat=True)))
     stored = 0
@@ -69,8 +73,7 @@ def recompute(sites: Iterable[int] | None = None, experiments: Iterable[int] | N
     with transaction.atomic(savepoint=False):
         for start in range(0, len(site_ids), CHUNK_SIZE):
             chunk = site_ids[start:start + CHUNK_SIZE]
-            stored += _recompute_chunk(chunk, experiment_ids, rules, outcomes, standing,
-                                       migrations, today)
+            stored += _recompute_chunk(chunk, experiment_ids, policy, today, by_policy)
     assessments_recomputed.send(sender=Assessment)
     return stored
 
@@ -108,78 +111,97 @@ def recompute_sites(site_ids: Iterable[int]) -> None:
         recompute(sites=sorted(site_ids))
 
 
-def policy_of(experiment_ids: list[int]) -> tuple:
-    """What the recomputation applies of the experiments' policy: their rules, their
-    exception kinds' outcomes and standing exceptions, their derived migrations. It changes
-    only with the WG's reference data: cached (sites/cache.py `cached_policy`), so that one
-    site's report does not read it all anew."""
+@dataclass(frozen=True)
+class Policy:
+    """What the engine applies of some experiments' policies: their rules, their exception
+    kinds' outcomes and standing exceptions (by experiment and the kind of site they apply
+    to); for a recomputation also their derived migrations and current revisions."""
+
+    rules: dict[int, list[Rule]]
+    outcomes: dict[int, Outcome]
+    standing: dict[tuple[int, str], list[Grant]]
+    migrations: list[Migration] = field(default_factory=list)
+    revisions: dict[int, int] = field(default_factory=dict)  # experiment → revision id
+
+    def assess(self, experiment_id: int, reported: dict[str, str], site_kind: str,
+               grants: list[Grant], today: datetime.date) -> Result:
+        """The experiment's assessment of a site with these values, kind and grants."""
+        return assess(reported, site_kind, self.rules[experiment_id],
+                      [*grants, *self.standing[experiment_id, site_kind]], today, KIND_NAMES)
+
+
+def policy_of(experiment_ids: list[int]) -> Policy:
+    """The experiments' policy as stored. It changes only with the WG's reference data:
+    cached (sites/cache.py `cached_policy`), so that one site's report does not read it all
+    anew."""
     return cached_policy(f"policy:{'-'.join(map(str, sorted(experiment_ids)))}",
                          lambda: _load_policy(experiment_ids))
 
 
-def _load_policy(experiment_ids: list[int]) -> tuple:
-    outcomes = load_exception_outcomes(experiment_ids)
-    return (load_rules(experiment_ids), outcomes, load_standing(experiment_ids, outcomes),
-            [m for m in derived_migrations() if m.experiment_id in experiment_ids])
+def _load_policy(experiment_ids: list[int]) -> Policy:
+    rules = list(PolicyRule.objects.filter(experiment_id__in=experiment_ids)
+                 .select_related("scenario").prefetch_related("conditions__capability"))
+    kinds = list(ExceptionKind.objects.filter(experiment_id__in=experiment_ids)
+                 .select_related("scenario"))
+    revisions = current_revisions(list(Experiment.objects.filter(id__in=experiment_ids)),
+                                  rules, kinds)
+    return replace(policy_from(rules, kinds), revisions=revisions, migrations=[
+        m for m in derived_migrations() if m.experiment_id in experiment_ids])
 
 
-def load_rules(experiment_ids: list[int]) -> dict[int, list[Rule]]:
-    rules: dict[int, list[Rule]] = defaultdict(list)
-    queryset = (PolicyRule.objects.filter(experiment_id__in=experiment_ids)
-                .select_related("scenario").prefetch_related("conditions__capability"))
-    for rule in queryset:
-        rules[rule.experiment_id].append(Rule(
+def policy_from(rules: Iterable[PolicyRule], kinds: Iterable[ExceptionKind]) -> Policy:
+    """The engine's policy from these rules (each with its conditions: a draft's, else its
+    stored ones) and exception kinds, saved or not: what the recomputation stores and what the
+    workbench's dry run tries."""
+    engine_rules: dict[int, list[Rule]] = defaultdict(list)
+    for rule in rules:
+        engine_rules[rule.experiment_id].append(Rule(
             id=rule.id,
             position=rule.position,
             summary=rule.summary,
             site_kind=rule.site_kind,
-            outcome=Outcome(rule.scenario_id, rule.pilot_credentials, rule.payload_credentials,
-                            rule.allows_production, rule.allows_user_jobs,
-                            COMPLIANCE_RANK[rule.scenario.compliance]),
+            outcome=_outcome(rule),
             conditions=tuple(
                 Condition(capability=c.capability.key, capability_name=c.capability.name,
                           kind=c.capability.kind, operator=c.operator, value=c.value,
                           choices=tuple(c.capability.choices))
-                for c in rule.conditions.all()
+                for c in conditions_of(rule)
             ),
         ))
-    return rules
+    outcomes, standing = {}, defaultdict(list)
+    for kind in kinds:
+        outcomes[kind.id] = _outcome(kind)
+        if kind.standing:
+            standing[kind.experiment_id, kind.applies_to].append(
+                Grant(id=kind.id, kind_name=kind.name, outcome=outcomes[kind.id], standing=True))
+    return Policy(engine_rules, outcomes, standing)
 
 
-def load_exception_outcomes(experiment_ids: list[int]) -> dict[int, Outcome]:
-    return {
-        kind.id: Outcome(kind.scenario_id, kind.pilot_credentials, kind.payload_credentials,
-                         kind.allows_production, kind.allows_user_jobs,
-                         COMPLIANCE_RANK[kind.scenario.compliance])
-        for kind in (ExceptionKind.objects.filter(experiment_id__in=experiment_ids)
-                     .select_related("scenario"))
-    }
+def _outcome(source: PolicyRule | ExceptionKind) -> Outcome:
+    return Outcome(source.scenario_id, source.pilot_credentials, source.payload_credentials,
+                   source.allows_production, source.allows_user_jobs,
+                   COMPLIANCE_RANK[source.scenario.compliance])
 
 
-def load_standing(experiment_ids: list[int], outcomes: dict[int, Outcome]
-                  ) -> dict[tuple[int, str], list[Grant]]:
-    """The standing exceptions, by experiment and the kind of site they apply to."""
-    standing: dict[tuple[int, str], list[Grant]] = defaultdict(list)
-    for kind in ExceptionKind.objects.standing().filter(experiment_id__in=experiment_ids):
-        standing[kind.experiment_id, kind.applies_to].append(
-            Grant(id=kind.id, kind_name=kind.name, outcome=outcomes[kind.id], standing=True))
-    return standing
-
-
-def load_reported(site_ids: list[int]) -> dict[int, dict[str, str]]:
+def load_reported(site_ids: list[int] | None) -> dict[int, dict[str, str]]:
+    """The values the sites reported (None: every site), by site and capability key."""
+    values = CapabilityValue.objects.all()
+    if site_ids is not None:
+        values = values.filter(site_id__in=site_ids)
     reported: dict[int, dict[str, str]] = defaultdict(dict)
-    for site_id, key, value in (CapabilityValue.objects.filter(site_id__in=site_ids)
-                                .values_list("site_id", "capability__key", "value")):
+    for site_id, key, value in values.values_list("site_id", "capability__key", "value"):
         reported[site_id][key] = value
     return reported
 
 
-def load_grants(site_ids: list[int], experiment_ids: list[int], outcomes: dict[int, Outcome]
-                ) -> dict[tuple[int, int], list[Grant]]:
+def load_grants(site_ids: list[int] | None, experiment_ids: list[int],
+                outcomes: dict[int, Outcome]) -> dict[tuple[int, int], list[Grant]]:
+    """The exceptions granted to the sites (None: every site), by site and experiment."""
+    exceptions = SiteException.objects.filter(experiment_id__in=experiment_ids)
+    if site_ids is not None:
+        exceptions = exceptions.filter(site_id__in=site_ids)
     grants: dict[tuple[int, int], list[Grant]] = defaultdict(list)
-    for exception in (SiteException.objects
-                      .filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
-                      .select_related("kind")):
+    for exception in exceptions.select_related("kind"):
         grants[exception.site_id, exception.experiment_id].append(Grant(
             id=exception.id, kind_name=exception.kind.name, outcome=outcomes[exception.kind_id],
             granted_on=exception.granted_on, expires_on=exception.expires_on,
@@ -201,7 +223,7 @@ def _shown(assessment: Assessment) -> tuple:
     return tuple(getattr(assessment, field) for field in SHOWN_FIELDS)
 
 
-def _change(assessment: Assessment, before: dict, now) -> AssessmentChange:
+def _change(assessment: Assessment, before: dict, now, by_policy: bool) -> AssessmentChange:
     key = (assessment.site_id, assessment.experiment_id)
     started = key not in before
     old_scenario_id = None if started else before[key][0]
@@ -214,7 +236,8 @@ def _change(assessment: Assessment, before: dict, now) -> AssessmentChange:
         reason=assessment.reason, pilot_credentials=assessment.pilot_credentials,
         payload_credentials=assessment.payload_credentials,
         allows_production=assessment.allows_production,
-        allows_user_jobs=assessment.allows_user_jobs, changed_at=now)
+        allows_user_jobs=assessment.allows_user_jobs, changed_at=now,
+        revision_id=assessment.revision_id if by_policy else None)
 
 
 def preview(site: Site, reported: dict[str, str], today: datetime.date | None = None
@@ -224,31 +247,27 @@ def preview(site: Site, reported: dict[str, str], today: datetime.date | None = 
     today = today or timezone.localdate()
     experiment_ids = list(ExperimentSite.objects.filter(site=site)
                           .values_list("experiment_id", flat=True).distinct())
-    rules, outcomes, standing, _migrations = policy_of(experiment_ids)
-    grants = load_grants([site.id], experiment_ids, outcomes)
-    return {experiment_id: assess(reported, site.kind, rules[experiment_id],
-                                  [*grants[site.id, experiment_id],
-                                   *standing[experiment_id, site.kind]], today, KIND_NAMES)
+    policy = policy_of(experiment_ids)
+    grants = load_grants([site.id], experiment_ids, policy.outcomes)
+    return {experiment_id: policy.assess(experiment_id, reported, site.kind,
+                                         grants[site.id, experiment_id], today)
             for experiment_id in experiment_ids}
 
 
-def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
-                     rules: dict[int, list[Rule]], outcomes: dict[int, Outcome],
-                     standing: dict[tuple[int, str], list[Grant]], migrations: list[Migration],
-                     today: datetime.date) -> int:
+def _recompute_chunk(site_ids: list[int], experiment_ids: list[int], policy: Policy,
+                     today: datetime.date, by_policy: bool) -> int:
     serving = ExperimentSite.objects.serving()
     served = set(serving.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
                  .values_list("site_id", "experiment_id"))
     kinds = dict(Site.objects.filter(id__in=site_ids).values_list("id", "kind"))
     reported = load_reported(site_ids)
-    grants = load_grants(site_ids, experiment_ids, outcomes)
+    grants = load_grants(site_ids, experiment_ids, policy.outcomes)
 
     now = timezone.now()
     assessments = []
     for site_id, experiment_id in sorted(served):
-        result = assess(reported[site_id], kinds[site_id], rules[experiment_id],
-                        [*grants[site_id, experiment_id],
-                         *standing[experiment_id, kinds[site_id]]], today, KIND_NAMES)
+        result = policy.assess(experiment_id, reported[site_id], kinds[site_id],
+                               grants[site_id, experiment_id], today)
         outcome = result.outcome
         assessments.append(Assessment(
             site_id=site_id,
@@ -265,6 +284,7 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
             reason=result.reason,
             computed_at=now,
             valid_until=result.valid_until,
+            revision_id=policy.revisions.get(experiment_id),
         ))
     before, lapsed_at = {}, {}
     for site_id, experiment_id, valid_until, *shown in (
@@ -278,7 +298,7 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
         assessments, update_conflicts=True, unique_fields=["site", "experiment"],
         update_fields=STORED_FIELDS,
     )
-    changes = [_change(a, before, lapsed_at.get((a.site_id, a.experiment_id), now))
+    changes = [_change(a, before, lapsed_at.get((a.site_id, a.experiment_id), now), by_policy)
                for a in assessments
                if before.get((a.site_id, a.experiment_id), MISSING) != _shown(a)]
     # A site that no longer serves an experiment keeps no assessment for it.
@@ -292,5 +312,5 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int],
                 gone.values_list("site_id", "experiment_id", "scenario_id")]
     gone.delete()
     AssessmentChange.objects.bulk_create(changes, batch_size=2000)
-    derive_progress(site_ids, migrations, reported, today)
+    derive_progress(site_ids, policy.migrations, reported, today)
     return len(assessments)

@@ -7,6 +7,10 @@ Deletions also wait for the commit, since a cascade (a site deleted with its rep
 exceptions) must be complete before anything is recomputed.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
@@ -49,11 +53,38 @@ def site_input_deleted(sender, instance, **kwargs) -> None:
     transaction.on_commit(lambda: recompute(sites=[site_id]))
 
 
+# The experiments whose policy changed inside `policy_recomputed_once`; None outside it.
+_changed_policies: ContextVar[set[int] | None] = ContextVar("changed_policies", default=None)
+
+
+@contextmanager
+def policy_recomputed_once() -> Iterator[None]:
+    """Within it, a change to an experiment's policy only notes the experiment; leaving it
+    queues one recomputation of each (after the commit): a rule saved with its conditions
+    recomputes the fleet once, not once per row."""
+    changed: set[int] = set()
+    token = _changed_policies.set(changed)
+    try:
+        yield
+    finally:
+        _changed_policies.reset(token)
+    for experiment_id in sorted(changed):
+        recompute_experiment.delay_on_commit(experiment_id)
+
+
+def _policy_changed(experiment_id: int) -> None:
+    changed = _changed_policies.get()
+    if changed is not None:
+        changed.add(experiment_id)
+    else:
+        recompute_experiment.delay_on_commit(experiment_id)
+
+
 @receiver([post_save, post_delete], sender=PolicyRule)
 @receiver([post_save, post_delete], sender=ExceptionKind)
 def policy_changed(sender, instance, raw: bool = False, **kwargs) -> None:
     if not raw:
-        recompute_experiment.delay_on_commit(instance.experiment_id)
+        _policy_changed(instance.experiment_id)
 
 
 @receiver([post_save, post_delete], sender=RuleCondition)
@@ -64,4 +95,4 @@ def condition_changed(sender, instance: RuleCondition, raw: bool = False, **kwar
     experiment_id = (PolicyRule.objects.filter(pk=instance.rule_id)
                      .values_list("experiment_id", flat=True).first())
     if experiment_id is not None:
-        recompute_experiment.delay_on_commit(experiment_id)
+        _policy_changed(experiment_id)

@@ -13,8 +13,9 @@ from .reminders import send_reminders
 
 @shared_task
 def recompute_experiment(experiment_id: int) -> int:
-    """Recompute every assessment of one experiment, after its policy changed."""
-    return recompute(experiments=[experiment_id])
+    """Recompute every assessment of one experiment, after its policy changed: the changes it
+    makes name the policy's revision."""
+    return recompute(experiments=[experiment_id], by_policy=True)
 
 
 @shared_task
