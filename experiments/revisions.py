@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import OuterRef, Subquery
 
 from .models import (
     Compliance,
@@ -22,16 +22,10 @@ FIRST_REVISION = "The policy as it stood when revisions began."
 CHANGED_ELSEWHERE = "Changed outside the policy workbench (in the admin or by a data load)."
 
 
-def snapshot(experiment: Experiment, rules: Iterable[PolicyRule] | None = None,
-             kinds: Iterable[ExceptionKind] | None = None) -> dict:
-    """The experiment's policy as plain data: as stored, or with the given rules (each with
-    its conditions in `draft_conditions`, or its stored ones) and exception kinds instead."""
-    if rules is None:
-        rules = (experiment.rules.select_related("scenario")
-                 .prefetch_related(Prefetch("conditions",
-                                            RuleCondition.objects.select_related("capability"))))
-    if kinds is None:
-        kinds = experiment.exception_kinds.select_related("scenario")
+def snapshot(experiment: Experiment, rules: Iterable[PolicyRule],
+             kinds: Iterable[ExceptionKind]) -> dict:
+    """The experiment's policy as plain data, from these rules (each with its conditions: a
+    draft's in `draft_conditions`, else its stored ones) and exception kinds."""
     return {
         "plan": experiment.plan,
         "rules": [{
@@ -82,10 +76,10 @@ def _granted(kind: ExceptionKind) -> str:
     return ", ".join(terms)
 
 
-def record(experiment: Experiment, reason: str, user=None,
-           policy: dict | None = None) -> PolicyRevision | None:
-    """A new revision of the experiment's policy, if it differs from its latest one."""
-    policy = snapshot(experiment) if policy is None else policy
+def record(experiment: Experiment, policy: dict, reason: str,
+           user=None) -> PolicyRevision | None:
+    """A new revision of the experiment's policy (a `snapshot`), if it differs from its
+    latest one."""
     with transaction.atomic():
         latest = (PolicyRevision.objects.select_for_update().filter(experiment=experiment)
                   .order_by("-number").first())
@@ -111,8 +105,8 @@ def current(experiments: list[Experiment], rules: list[PolicyRule],
                           [k for k in kinds if k.experiment_id == experiment.id])
         revision = latest.get(experiment.id)
         if revision is None or revision.policy != policy:
-            revision = (record(experiment, CHANGED_ELSEWHERE if revision else FIRST_REVISION,
-                               policy=policy)
+            revision = (record(experiment, policy,
+                               CHANGED_ELSEWHERE if revision else FIRST_REVISION)
                         or experiment.revisions.order_by("-number").first())  # made meanwhile
         revisions[experiment.id] = revision.id
     return revisions
