@@ -355,7 +355,7 @@ class PolicyRevision(models.Model):
         return f"{self.experiment} policy r{self.number}"
 
     def get_absolute_url(self) -> str:
-        return reverse("policy_revision", args=[self.experiment.slug, self.number])
+        return reverse("policy:revision", args=[self.experiment.slug, self.number])
 
 
 class LHCPeriod(NaturalKeyModel):

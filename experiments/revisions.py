@@ -4,6 +4,7 @@ changed (`record`, `current`)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -110,3 +111,23 @@ def current(experiments: list[Experiment], rules: list[PolicyRule],
                         or experiment.revisions.order_by("-number").first())  # made meanwhile
         revisions[experiment.id] = revision.id
     return revisions
+
+
+def lines(policy: dict) -> list[str]:
+    """A revision's policy as text, one statement a line: what its diff compares."""
+    text = ["Plan:", *(f"  {line}" for line in policy["plan"].splitlines())]
+    for rule in policy["rules"]:
+        text += [f"Rule {rule['position']}: {rule['summary']}", f"  when {rule['when']}",
+                 f"  then {rule['then']}"]
+    for kind in policy["exception_kinds"]:
+        text += [f"Exception kind: {kind['name']}", f"  {kind['grant']}",
+                 f"  then {kind['then']}"]
+    return text
+
+
+def diff(older: dict | None, newer: dict) -> list[tuple[str, str]]:
+    """What changed from `older` to `newer` (None: from nothing), as (mark, line): “+” added,
+    “-” removed, “@” where a run of changes starts, “ ” unchanged context."""
+    changed = difflib.unified_diff(lines(older) if older else [], lines(newer), lineterm="",
+                                   n=2)
+    return [(line[0], line[1:]) for line in list(changed)[2:]]

@@ -212,11 +212,13 @@ def _records(tracked: list[Tracked], limit: int, site: Site | None,
 def _scenario_changes(limit: int, site: Site | None, until: datetime.datetime | None,
                       experiment: Experiment | None) -> list[Change]:
     """What the policy engine concluded from the changes: a site's scenario for an
-    experiment, with the engine's reason."""
+    experiment, with the engine's reason; by the revision of the policy whose saving made
+    it, where it was a change of policy rather than of the site."""
     # Not the other changes to an assessment: each follows from a change listed itself (an
     # exception renewed, a rule's workloads changed).
     records = (AssessmentChange.objects.exclude(event=AssessmentChange.Event.UPDATED)
-               .select_related("site", "experiment", "old_scenario", "new_scenario"))
+               .select_related("site", "experiment", "old_scenario", "new_scenario",
+                               "revision"))
     if until:
         records = records.filter(changed_at__lt=until)
     if site is not None:
@@ -224,7 +226,9 @@ def _scenario_changes(limit: int, site: Site | None, until: datetime.datetime | 
     if experiment is not None:
         records = records.filter(experiment=experiment)
     actions = {AssessmentChange.Event.STARTED: CREATED, AssessmentChange.Event.STOPPED: DELETED}
-    return [Change(when=record.changed_at, who=POLICY_ENGINE, site=record.site.name,
+    return [Change(when=record.changed_at, site=record.site.name,
+                   who=f"{record.experiment.name} policy r{record.revision.number}"
+                   if record.revision else POLICY_ENGINE,
                    subject=f"{record.experiment.name} scenario",
                    old=_scenario_name(record.old_scenario)
                    if record.event != AssessmentChange.Event.STARTED else "",

@@ -72,7 +72,9 @@ def policy_recomputed_once() -> Iterator[None]:
         recompute_experiment.delay_on_commit(experiment_id)
 
 
-def _policy_changed(experiment_id: int) -> None:
+def note_policy_change(experiment_id: int) -> None:
+    """The experiment's policy changed: recompute it once on leaving `policy_recomputed_once`,
+    else after the commit."""
     changed = _changed_policies.get()
     if changed is not None:
         changed.add(experiment_id)
@@ -84,7 +86,7 @@ def _policy_changed(experiment_id: int) -> None:
 @receiver([post_save, post_delete], sender=ExceptionKind)
 def policy_changed(sender, instance, raw: bool = False, **kwargs) -> None:
     if not raw:
-        _policy_changed(instance.experiment_id)
+        note_policy_change(instance.experiment_id)
 
 
 @receiver([post_save, post_delete], sender=RuleCondition)
@@ -95,4 +97,4 @@ def condition_changed(sender, instance: RuleCondition, raw: bool = False, **kwar
     experiment_id = (PolicyRule.objects.filter(pk=instance.rule_id)
                      .values_list("experiment_id", flat=True).first())
     if experiment_id is not None:
-        _policy_changed(experiment_id)
+        note_policy_change(experiment_id)

@@ -115,7 +115,7 @@ def site_detail(request, name: str):
                          for definition in CapabilityDefinition.objects.all()],
         "assessments": Assessment.objects.filter(site=site)
                        .select_related("experiment", "scenario", "rule", "exception__kind",
-                                       "lapsed_exception")
+                                       "standing_exception", "lapsed_exception", "revision")
                        .with_confirmation().order_by("experiment__position"),
         "exceptions": SiteException.objects.filter(site=site)
                       .select_related("experiment", "kind")

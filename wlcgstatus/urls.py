@@ -27,6 +27,7 @@ urlpatterns = [
     path("sites/<site:name>/calendar.ics", calendars.site_calendar, name="site_calendar"),
     path("probe/wlcg_capability_probe.py", views.probe_script, name="probe_script"),
     path("", include("sites.urls")),
+    path("", include("wlcgstatus.workbench.urls")),
     path("reports/", include("wlcgstatus.reports.urls")),
     path("api/", include("wlcgstatus.api.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

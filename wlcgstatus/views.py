@@ -25,6 +25,7 @@ from sites.as_of import AsOf, day_of, shows_status_as_of
 from sites.cache import cached
 from sites.history import all_changes
 from sites.models import Assessment, ExperimentSite, Site, SiteException, SiteMigration
+from sites.permissions import is_wg_member
 from sites.tables import SiteTable, with_table_columns
 from sites.timeline import assessed_on, end_of, existing_on, scenario_counts_on
 
@@ -38,6 +39,7 @@ from .summary import ExperimentSummary, migration_progress, sites_url, summarise
 EXCEPTIONS_SHOWN = 50
 SITES_SHOWN = 100  # a page of a migration's sites
 CHANGES_SHOWN = 50  # of each kind, per experiment, for a period on /changes/
+REVISIONS_SHOWN = 10  # the latest; each revision's page compares it with any other
 RULE, EXCEPTION = "rule", "exception"  # what decided a site, on the experiment page
 PROBE_PATH = Path(__file__).parent / "probe" / "wlcg_capability_probe.py"
 
@@ -102,6 +104,8 @@ def experiment_detail(request, slug: str):
         "table": table,
         "all_sites_url": sites_url(experiment=experiment.slug),
         "public_url": settings.SITE_URL,
+        "changes_policy": is_wg_member(request.user),
+        "revisions": experiment.revisions.select_related("made_by")[:REVISIONS_SHOWN],
     })
 
 
@@ -253,7 +257,8 @@ def scenario_list(request):
         ]
         rows.append((scenario, per_experiment,
                      sum(counts.get((scenario.id, e.id), 0) for e in experiments)))
-    return render(request, "wlcgstatus/scenario_list.html", {"rows": rows})
+    return render(request, "wlcgstatus/scenario_list.html", {
+        "rows": rows, "changes_policy": is_wg_member(request.user)})
 
 
 @shows_status_as_of

@@ -1,0 +1,107 @@
+"""The policy workbench's dry run: what a proposed policy would make of the whole fleet,
+against what the policy as stored makes of it. Both are evaluated in memory by the engine,
+from the same inputs read once; nothing is written."""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from experiments.models import Compliance, Experiment, Scenario
+
+from .assessment import Result
+from .models import ExperimentSite, Site
+from .recompute import Policy, load_grants, load_reported, policy_of
+
+
+@dataclass(frozen=True)
+class ClassCount:
+    """How many of an experiment's sites are in a compliance class, now and as proposed."""
+
+    experiment: Experiment
+    compliance: Compliance
+    before: int
+    after: int
+
+    @property
+    def delta(self) -> int:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class SiteChange:
+    """A site whose scenario (or its scenario's compliance class) the proposal changes."""
+
+    site_id: int
+    site_name: str
+    country: str
+    tier: int | None
+    experiment: Experiment
+    old_scenario: Scenario | None
+    new_scenario: Scenario | None
+    old_compliance: Compliance
+    new_compliance: Compliance
+    reason: str  # why the proposed policy decides as it does
+
+
+@dataclass(frozen=True)
+class DryRun:
+    assessed: int  # the (site, experiment) pairs evaluated
+    classes: list[ClassCount]
+    changes: list[SiteChange]
+
+    @property
+    def sites_changed(self) -> int:
+        return len({change.site_id for change in self.changes})
+
+
+def dry_run(experiments: list[Experiment], proposed: Policy, proposed_scenarios:
+            dict[int, Scenario], today: datetime.date | None = None) -> DryRun:
+    """The effect on every site serving these experiments of replacing their policy by
+    `proposed`, with the scenarios as proposed (a scenario edit changes compliance classes,
+    not the scenario any site gets)."""
+    today = today or timezone.localdate()
+    ids = [experiment.id for experiment in experiments]
+    current = policy_of(ids)
+    scenarios_now = Scenario.objects.in_bulk()
+    served = sorted(ExperimentSite.objects.serving().filter(experiment_id__in=ids)
+                    .values_list("site_id", "experiment_id").distinct())
+    sites = {site_id: (name, kind, country, tier) for site_id, name, kind, country, tier in
+             Site.objects.filter(retired_on=None)
+             .values_list("id", "name", "kind", "country", "tier")}
+    reported = load_reported(None)
+    grants_now = load_grants(None, ids, current.outcomes)
+    grants_proposed = load_grants(None, ids, proposed.outcomes)
+
+    by_id = {experiment.id: experiment for experiment in experiments}
+    counts: Counter = Counter()
+    changes = []
+    for site_id, experiment_id in served:
+        name, kind, country, tier = sites[site_id]
+        before = current.assess(experiment_id, reported[site_id], kind,
+                                grants_now[site_id, experiment_id], today)
+        after = proposed.assess(experiment_id, reported[site_id], kind,
+                                grants_proposed[site_id, experiment_id], today)
+        old, new = _scenario(before, scenarios_now), _scenario(after, proposed_scenarios)
+        old_class, new_class = _compliance(old), _compliance(new)
+        counts[experiment_id, old_class, "before"] += 1
+        counts[experiment_id, new_class, "after"] += 1
+        if old != new or old_class != new_class:
+            changes.append(SiteChange(site_id, name, country, tier, by_id[experiment_id], old,
+                                      new, old_class, new_class, after.reason))
+    classes = [ClassCount(experiment, compliance, counts[experiment.id, compliance, "before"],
+                          counts[experiment.id, compliance, "after"])
+               for experiment in experiments for compliance in Compliance]
+    changes.sort(key=lambda change: (change.experiment.position, change.site_name))
+    return DryRun(len(served), classes, changes)
+
+
+def _scenario(result: Result, scenarios: dict[int, Scenario]) -> Scenario | None:
+    return scenarios[result.outcome.scenario_id] if result.outcome else None
+
+
+def _compliance(scenario: Scenario | None) -> Compliance:
+    return Compliance(scenario.compliance) if scenario else Compliance.UNKNOWN
