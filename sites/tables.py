@@ -31,6 +31,10 @@ def scenario_field(experiment: Experiment) -> str:
     return f"scenario_{experiment.slug}"
 
 
+def decided_field(experiment: Experiment) -> str:
+    return f"decided_{experiment.slug}"
+
+
 def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment],
                        as_of: AsOf | None = None) -> QuerySet:
     """Sites with what the table shows as subquery annotations: one query for a page of
@@ -58,12 +62,19 @@ def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment],
             .order_by().values(known=Coalesce("scenario_id", UNKNOWN_SCENARIO))[:1])
         for experiment in experiments
     }
+    # What decided each scenario, for the exports: “CMS policy r7, rule 2”.
+    decided = {
+        decided_field(experiment): Subquery(
+            Assessment.objects.filter(site=OuterRef("pk"), experiment_id=experiment.id)
+            .order_by().with_decision().values("decided_by")[:1])
+        for experiment in experiments
+    }
     return queryset.annotate(
         container_runtime=reported("container_runtime"),
         runtime_version=reported("container_runtime_version"),
         last_reported_at=Subquery(CapabilityValue.objects.filter(site=OuterRef("pk"))
                                   .order_by("-reported_at").values("reported_at")[:1]),
-        **scenarios,
+        **scenarios, **decided,
     )
 
 
@@ -144,6 +155,12 @@ class SiteTable(tables.Table):
             (scenario_field(experiment), ScenarioColumn(experiment, scenarios, as_of))
             for experiment in experiments
         ]
+        if not as_of:  # the revisions that decided are kept for today's assessments
+            kwargs["extra_columns"] += [
+                (decided_field(experiment), PlainColumn(
+                    verbose_name=f"{experiment.name} decided by", default="", visible=False,
+                    orderable=False))
+                for experiment in experiments]
         super().__init__(*args, **kwargs)
         self.stale_before = stale_before(end_of(as_of.day) if as_of else None)
 

@@ -115,8 +115,8 @@ def site_detail(request, name: str):
                          for definition in CapabilityDefinition.objects.all()],
         "assessments": Assessment.objects.filter(site=site)
                        .select_related("experiment", "scenario", "rule", "exception__kind",
-                                       "standing_exception", "lapsed_exception", "revision")
-                       .with_confirmation().order_by("experiment__position"),
+                                       "lapsed_exception", "revision")
+                       .with_confirmation().with_decision().order_by("experiment__position"),
         "exceptions": SiteException.objects.filter(site=site)
                       .select_related("experiment", "kind")
                       .with_state(timezone.localdate()).order_by("-granted_on"),

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from experiments.models import Experiment, Migration, Scenario
 from sites.models import Site, SiteException
+from sites.recompute import policy_of
 
 from .models import Report
 
@@ -112,6 +113,7 @@ def _arguments(site: Site, user) -> dict:
     by_hand = next(migration for migration in Migration.objects.filter(
         experiment__experiment_sites__site=site).distinct().select_related("experiment")
         .prefetch_related("steps__done_in").order_by("slug") if not migration.derived)
+    policy_of([cms.id])  # records CMS's first policy revision, if none is yet
     report, _ = Report.objects.get_or_create(
         as_of=timezone.localdate(), requested_by=user, defaults={"format": Report.Format.PDF})
     return {
@@ -123,6 +125,10 @@ def _arguments(site: Site, user) -> dict:
         ("sites:record_progress", "experiment"): by_hand.experiment.slug,
         ("sites:record_progress", "slug"): by_hand.slug,
         ("api:scenario-detail", "slug"): Scenario.objects.order_by("slug").first().slug,
+        ("policy:scenario", "slug"): Scenario.objects.order_by("slug").first().slug,
+        "position": 1,
+        "kind": cms.exception_kinds.order_by("slug").first().slug,
+        "number": cms.revisions.first().number,
         ("reports:report_detail", "pk"): report.pk,
         ("reports:report_status", "pk"): report.pk,
     }

@@ -55,6 +55,8 @@ def test_every_export_format_gives_the_same_values_for_a_site(client, reference,
                     outbound_network="yes")
     reported_on(hpc, datetime.datetime(2026, 3, 4, 12, tzinfo=datetime.UTC))
     atlas = Assessment.objects.get(site=hpc).scenario.name
+    decided = Assessment.objects.with_decision().get(site=hpc).decided_by
+    assert decided.startswith("ATLAS policy r1, ")
 
     response = get_ok(client, SITES, {"q": "HPC-ONE", "_export": export_format})
 
@@ -62,7 +64,8 @@ def test_every_export_format_gives_the_same_values_for_a_site(client, reference,
     assert {key: "" if value is None else str(value) for key, value in row.items()} == {
         "Site": "HPC-ONE", "Tier": "1", "Country": "Italy", "Kind": "HPC", "ALICE": "",
         "ATLAS": atlas, "CMS": "", "LHCb": "", "Runtime": "apptainer", "Version": "1.3.4",
-        "Last update": "2026-03-04"}
+        "Last update": "2026-03-04", "ALICE decided by": "", "ATLAS decided by": decided,
+        "CMS decided by": "", "LHCb decided by": ""}
 
 
 @pytest.mark.parametrize("export_format", ["csv", "xlsx", "json"])

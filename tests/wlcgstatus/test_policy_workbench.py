@@ -195,7 +195,7 @@ def test_a_save_makes_a_revision_that_the_assessments_and_history_name(
     assert revision.reason == "Singularity is retired at CMS sites"
     assert "Saved as CMS policy r2." in page_text(done.follow())
     assert scenario_of(site_b, "cms") == "not-isolated"
-    assessment = Assessment.objects.get(site=site_b, experiment__slug="cms")
+    assessment = Assessment.objects.with_decision().get(site=site_b, experiment__slug="cms")
     assert assessment.decided_by == "CMS policy r2, rule 2"
     change = AssessmentChange.objects.filter(site=site_b).latest("id")
     assert change.revision == revision
@@ -203,6 +203,12 @@ def test_a_save_makes_a_revision_that_the_assessments_and_history_name(
     assert "CMS policy r2, rule 2" in site_page
     history = page_text(browser().get(f"{site_b.get_absolute_url()}history/"))
     assert "CMS policy r2" in history
+    api = browser().get(f"/api/assessments/?site={site_b.name}&experiment=cms").json
+    assert [row["decided_by"] for row in api["results"]] == ["CMS policy r2, rule 2"]
+    export = browser().get("/sites/?experiment=cms&_export=csv")
+    rows = {row["Site"]: row for row in csv.DictReader(io.StringIO(export.text))}
+    assert rows["SITE-B"]["CMS decided by"] == "CMS policy r2, rule 2"
+    assert rows["SITE-C"]["CMS decided by"] == "CMS policy r2, rule 1"
 
 
 def test_the_dry_run_counts_what_the_save_then_stores(wg_member, fleet,

@@ -158,12 +158,17 @@ class SiteAssessmentSerializer(SiteAssessmentBriefSerializer):
         help_text="The standing exception (a kind's slug) that overrides the rule.")
     lapsed_exception = ExceptionRefSerializer(
         read_only=True, allow_null=True, help_text="An expired exception that no longer applies.")
+    decided_by = serializers.CharField(
+        read_only=True, help_text="The revision of the experiment's policy and what in it "
+                                  "decided: “CMS policy r7, rule 2”; empty where computed "
+                                  "before revisions were kept.")
 
     class Meta:
         model = Assessment
         fields = ["experiment", "scenario", "compliance", "stale", "pilot_credentials",
                   "payload_credentials", "allows_production", "allows_user_jobs", "reason",
-                  "rule", "exception", "standing_exception", "lapsed_exception", "computed_at"]
+                  "rule", "exception", "standing_exception", "lapsed_exception", "decided_by",
+                  "computed_at"]
 
 
 class AssessmentSerializer(SiteAssessmentSerializer):

@@ -4,7 +4,7 @@ number of queries that does not grow with the number of rows."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -85,14 +85,17 @@ def as_of(request) -> AsOf | None:
     return getattr(request, "as_of", None) or None
 
 
+def detailed_assessments() -> QuerySet[Assessment]:
+    """Assessments with all that the API shows of each, in the experiments' order."""
+    return (Assessment.objects.select_related("experiment", "scenario", "rule", "exception__kind",
+                                              "lapsed_exception__kind", "standing_exception")
+            .with_confirmation().with_decision().order_by(*EXPERIMENT_ORDER))
+
+
 def site_assessments(detailed: bool) -> Prefetch:
-    queryset = Assessment.objects.select_related("experiment", "scenario").order_by(
-        *EXPERIMENT_ORDER)
-    if detailed:
-        queryset = (queryset.select_related("rule", "exception__kind", "lapsed_exception__kind",
-                                           "standing_exception")
-                    .with_confirmation())
-    return Prefetch("assessments", queryset)
+    return Prefetch("assessments", detailed_assessments() if detailed else
+                    Assessment.objects.select_related("experiment", "scenario")
+                    .order_by(*EXPERIMENT_ORDER))
 
 
 def site_values() -> Prefetch:
@@ -181,10 +184,8 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
 class AssessmentViewSet(TodayOnlyMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = serializers.AssessmentSerializer
     filterset_class = AssessmentFilterSet
-    queryset = (Assessment.objects.select_related("site", "experiment", "scenario", "rule",
-                                                  "exception__kind", "lapsed_exception__kind",
-                                                  "standing_exception")
-                .with_confirmation().order_by("site__name", *EXPERIMENT_ORDER))
+    queryset = (detailed_assessments().select_related("site")
+                .order_by("site__name", *EXPERIMENT_ORDER))
 
 
 @extend_schema_view(list=extend_schema(summary="Exceptions granted to sites"))
@@ -319,11 +320,7 @@ class CapabilityReportView(generics.GenericAPIView):
             "capabilities": CapabilityValue.objects.filter(site=site)
                             .select_related("capability", "reported_by")
                             .order_by("capability__position", "capability__name"),
-            "assessments": Assessment.objects.filter(site=site)
-                           .select_related("experiment", "scenario", "rule", "exception__kind",
-                                           "lapsed_exception__kind",
-                                           "standing_exception")
-                           .with_confirmation().order_by(*EXPERIMENT_ORDER),
+            "assessments": detailed_assessments().filter(site=site),
         }
         return Response(serializers.CapabilityReportResultSerializer(
             result, context=self.get_serializer_context()).data)
