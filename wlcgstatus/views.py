@@ -88,6 +88,9 @@ def experiment_detail(request, slug: str):
                                                        site__retired_on=None)
                           .select_related("site", "kind").with_state(today)
                           .order_by("expires_on", "site__name")[:EXCEPTIONS_SHOWN])
+    revisions = experiment.revisions.select_related("made_by")
+    if request.as_of:
+        revisions = revisions.filter(made_at__lt=end_of(request.as_of.day))
     table = SiteTable(sites_serving(experiment, request.as_of), experiments=[experiment],
                       as_of=request.as_of)
     RequestConfig(request, paginate={"per_page": 25}).configure(table)
@@ -105,7 +108,7 @@ def experiment_detail(request, slug: str):
         "all_sites_url": sites_url(experiment=experiment.slug),
         "public_url": settings.SITE_URL,
         "changes_policy": is_wg_member(request.user),
-        "revisions": experiment.revisions.select_related("made_by")[:REVISIONS_SHOWN],
+        "revisions": revisions[:REVISIONS_SHOWN],
     })
 
 

@@ -25,8 +25,11 @@ PAGES = ["/", "/sites/", "/sites/?experiment=cms", "/sites/?sort=-scenario_cms",
 def shown(client, url: str) -> list[str]:
     """What the page shows of the status, as a reader reads it: the overview's cards, the
     figures, the rows of every table (but which rule decided how many sites, counted for
-    today only), the notes on the site (retired, proposed for retirement)."""
+    today only, and the policy revisions that decided, named for today's assessments only),
+    the notes on the site (retired, proposed for retirement)."""
     page = soup(get_ok(client, url))
+    for today_only in page.select(".decided-by"):
+        today_only.decompose()
     parts = page.select("section.card, .headline, .exception-figures, .banner-inline, "
                         "main table:not(.rules) tr")
     assert parts, url
