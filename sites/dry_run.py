@@ -67,8 +67,9 @@ def dry_run(experiments: list[Experiment], proposed: Policy, proposed_scenarios:
     ids = [experiment.id for experiment in experiments]
     current = policy_of(ids)
     scenarios_now = Scenario.objects.in_bulk()
-    served = sorted(ExperimentSite.objects.serving().filter(experiment_id__in=ids)
-                    .values_list("site_id", "experiment_id").distinct())
+    # A site may have several names for one experiment: it is assessed once.
+    served = sorted(set(ExperimentSite.objects.serving().filter(experiment_id__in=ids)
+                        .values_list("site_id", "experiment_id")))
     sites = {site_id: (name, kind, country, tier) for site_id, name, kind, country, tier in
              Site.objects.filter(retired_on=None)
              .values_list("id", "name", "kind", "country", "tier")}
