@@ -474,7 +474,14 @@ class MigrationStep(NaturalKeyModel):
 
     @property
     def derived(self) -> bool:
-        return bool(self.capability_id or self.done_in.all())
+        return bool(self.capability_id or self.done_in_ids())
+
+    def done_in_ids(self) -> set[int]:
+        """The scenarios it is done in: those a draft gives it (`draft_done_in`, the policy
+        workbench's dry run), else its stored ones."""
+        if hasattr(self, "draft_done_in"):
+            return self.draft_done_in
+        return {scenario.id for scenario in self.done_in.all()}
 
     def reached(self, reported: dict[str, str], scenario_id: int | None) -> bool:
         """Whether a site with these reported values, assessed in this scenario, has done
@@ -483,7 +490,7 @@ class MigrationStep(NaturalKeyModel):
                 self.capability.kind, self.operator, self.value,
                 reported.get(self.capability.key), self.capability.choices):
             return True
-        return scenario_id in {scenario.id for scenario in self.done_in.all()}
+        return scenario_id in self.done_in_ids()
 
     def describe(self) -> str:
         """How it is done, for the migration page."""

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from experiments.models import Compliance, Experiment, Scenario
+from experiments.models import Compliance, Experiment, Migration, MigrationStep, Scenario
 
 from .assessment import Result
-from .models import ExperimentSite, Site
+from .models import Assessment, ExperimentSite, Site, SiteMigration
+from .progress import completed_step
 from .recompute import Policy, load_grants, load_reported, policy_of
+
+NOT_STARTED = "not started"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,14 @@ class SiteChange:
     old_compliance: Compliance
     new_compliance: Compliance
     reason: str  # why the proposed policy decides as it does
+
+    CSV_HEADERS = ("site", "country", "tier", "experiment", "scenario now", "scenario proposed",
+                   "compliance now", "compliance proposed", "why")
+
+    def csv_row(self) -> list:
+        return [self.site_name, self.country, self.tier, self.experiment.name,
+                getattr(self.old_scenario, "name", ""), getattr(self.new_scenario, "name", ""),
+                self.old_compliance.label, self.new_compliance.label, self.reason]
 
 
 @dataclass(frozen=True)
@@ -106,3 +117,89 @@ def _scenario(result: Result, scenarios: dict[int, Scenario]) -> Scenario | None
 
 def _compliance(scenario: Scenario | None) -> Compliance:
     return Compliance(scenario.compliance) if scenario else Compliance.UNKNOWN
+
+
+@dataclass(frozen=True)
+class StepCount:
+    """How many sites have a migration's step as the last they completed, now and as
+    proposed."""
+
+    step: str
+    before: int
+    after: int
+
+    @property
+    def delta(self) -> int:
+        return self.after - self.before
+
+
+@dataclass(frozen=True)
+class ProgressChange:
+    """A site whose progress in the migration the proposed steps change."""
+
+    site_id: int
+    site_name: str
+    country: str
+    tier: int | None
+    experiment: Experiment
+    old_step: str
+    new_step: str
+
+    CSV_HEADERS = ("site", "country", "tier", "step completed now", "step completed as proposed")
+
+    def csv_row(self) -> list:
+        return [self.site_name, self.country, self.tier, self.old_step, self.new_step]
+
+
+@dataclass(frozen=True)
+class ProgressDryRun:
+    assessed: int  # the sites taking part
+    steps: list[StepCount]
+    changes: list[ProgressChange]
+
+    @property
+    def sites_changed(self) -> int:
+        return len(self.changes)
+
+
+def progress_dry_run(migration: Migration, proposed: list[MigrationStep]) -> ProgressDryRun:
+    """The effect on every site serving the migration's experiment of its steps becoming
+    `proposed` (each with its conditions; scenarios in `draft_done_in`): derived where every
+    proposed step is, else as recorded, each site keeping the step it completed if that
+    step stays."""
+    now, states = {}, {}
+    if migration.pk:  # else a new migration, which no site has started
+        now = {step.id: step.name for step in migration.steps.all()}
+        states = dict(SiteMigration.objects.filter(migration=migration)
+                      .values_list("site_id", "completed_step_id"))
+    served = set(ExperimentSite.objects.serving().filter(experiment=migration.experiment)
+                 .values_list("site_id", flat=True))
+    sites = {site_id: (name, country, tier) for site_id, name, country, tier in
+             Site.objects.filter(id__in=served).values_list("id", "name", "country", "tier")}
+    steps = sorted(proposed, key=lambda step: step.position)
+    derived = bool(steps) and all(step.derived for step in steps)
+    if derived:
+        reported = load_reported(None)
+        scenarios = dict(Assessment.objects.filter(experiment=migration.experiment)
+                         .values_list("site_id", "scenario_id"))
+    kept = {step.id: step.name for step in steps if step.id is not None}
+    before: Counter = Counter()
+    after: Counter = Counter()
+    changes = []
+    for site_id in served:
+        old = now.get(states.get(site_id), NOT_STARTED)
+        if derived:
+            step = completed_step(steps, reported[site_id], scenarios.get(site_id))
+            new = step.name if step else NOT_STARTED
+        else:
+            new = kept.get(states.get(site_id), NOT_STARTED)
+        before[old] += 1
+        after[new] += 1
+        if old != new:
+            name, country, tier = sites[site_id]
+            changes.append(ProgressChange(site_id, name, country, tier, migration.experiment,
+                                          old, new))
+    names = list(dict.fromkeys([NOT_STARTED, *now.values(), *(s.name for s in steps)]))
+    counts = [StepCount(name, before[name], after[name]) for name in names]
+    changes.sort(key=lambda change: change.site_name)
+    return ProgressDryRun(len(served), counts, changes)

@@ -122,6 +122,7 @@ def _arguments(site: Site, user) -> dict:
         "experiment": cms.slug,
         "pk": SiteException.objects.filter(site=site).first().pk,
         ("migration_detail", "slug"): migration.slug,
+        ("policy:migration", "migration"): migration.slug,
         ("sites:record_progress", "experiment"): by_hand.experiment.slug,
         ("sites:record_progress", "slug"): by_hand.slug,
         ("api:scenario-detail", "slug"): Scenario.objects.order_by("slug").first().slug,

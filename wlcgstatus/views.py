@@ -216,6 +216,7 @@ def migration_detail(request, experiment: str, slug: str):
         "trend": burndown,
         "page": page,
         "states": listed,
+        "changes_policy": is_wg_member(request.user),
     })
 
 

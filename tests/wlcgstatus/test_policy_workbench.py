@@ -13,11 +13,13 @@ import pytest
 from experiments.models import (
     CapabilityDefinition,
     ExceptionKind,
+    LHCPeriod,
+    Migration,
     PolicyRevision,
     PolicyRule,
     Scenario,
 )
-from sites.models import Assessment, AssessmentChange
+from sites.models import Assessment, AssessmentChange, SiteMigration
 from sites.recompute import recompute
 
 from ..factories.sites import make_site
@@ -44,7 +46,11 @@ WORKBENCH = [
     "/experiments/cms/policy/exceptions/singularity-transition/",
     "/scenarios/new/",
     "/scenarios/not-isolated/edit/",
+    "/experiments/cms/policy/migrations/new/",
+    "/experiments/cms/policy/migrations/singularity-rollout/",
 ]
+ROLLOUT = "/experiments/cms/policy/migrations/singularity-rollout/"
+JALIEN = "/experiments/alice/policy/migrations/alien-to-jalien/"
 
 
 @pytest.fixture
@@ -344,3 +350,62 @@ def test_a_policy_changed_in_the_admin_gets_a_revision_of_its_own(reference, fle
     latest = PolicyRevision.objects.filter(experiment__slug="cms").first()
     assert latest.number == 2 and latest.made_by is None
     assert "outside the policy workbench" in latest.reason
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+def test_a_derived_step_changed_shows_each_sites_progress_moving(
+        wg_member, fleet, django_capture_on_commit_callbacks):
+    site_b = fleet[1]
+    recompute()  # the rollout's progress derived for the fleet
+    rollout = Migration.objects.get(slug="singularity-rollout")
+    assert SiteMigration.objects.get(site=site_b, migration=rollout).completed_step is not None
+
+    page = dry_run(browser(wg_member).get(ROLLOUT), {"steps-0-value": "apptainer"})
+
+    rows = [[cell.get_text(" ", strip=True) for cell in row.find_all("td")]
+            for row in page.html.select("table.changed-sites tbody tr")]
+    assert rows == [["SITE-B Switzerland · Tier 2", "Singularity provided to the pilots",
+                     "not started"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        fill(page_form(page), {"save-reason": "Apptainer only"}).submit("action", value="save")
+    assert SiteMigration.objects.get(site=site_b, migration=rollout).completed_step is None
+    assert rollout.steps.get().history.first().history_change_reason == "Apptainer only"
+
+
+def test_steps_are_added_and_recorded_by_hand(wg_member, fleet,
+                                              django_capture_on_commit_callbacks):
+    page = dry_run(browser(wg_member).get(ROLLOUT), {
+        "steps-1-position": "2", "steps-1-name": "Apptainer replaces Singularity",
+        "steps-1-target_date": "2027-06-30"})
+    assert "would change progress" in page_text(page)
+    with django_capture_on_commit_callbacks(execute=True):
+        fill(page_form(page), {"save-reason": "the next step"}).submit("action", value="save")
+
+    rollout = Migration.objects.get(slug="singularity-rollout")
+    added = rollout.steps.get(position=2)
+    assert added.target_date.isoformat() == "2027-06-30" and not added.derived
+    assert "Apptainer replaces Singularity" in page_text(browser().get(
+        "/experiments/cms/migrations/singularity-rollout/"))
+
+
+def test_steps_trade_positions(wg_member, reference, django_capture_on_commit_callbacks):
+    steps = lambda: list(Migration.objects.get(slug="alien-to-jalien").steps  # noqa: E731
+                         .values_list("name", flat=True))
+    first, second = steps()
+    page = dry_run(browser(wg_member).get(JALIEN), {"steps-0-position": "2",
+                                                    "steps-1-position": "1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        done = fill(page_form(page), {"save-reason": "swapped"}).submit("action", value="save")
+
+    assert done.status_code == 302
+    assert steps() == [second, first]
+
+
+def test_a_step_needs_a_day_or_a_period_not_both(wg_member, reference):
+    period = str(LHCPeriod.objects.get(name="LS2").pk)
+    page = dry_run(browser(wg_member).get(JALIEN), {"steps-0-target_date": "2027-01-31",
+                                                    "steps-0-target_period": period})
+
+    assert "Give a target day or a period, not both." in page_text(page)
+    assert page_form(page)["steps-0-target_date"].value == "2027-01-31"

@@ -6,10 +6,13 @@ from experiments.models import (
     Compliance,
     ExceptionKind,
     Experiment,
+    Migration,
+    MigrationStep,
     PolicyRule,
     RuleCondition,
     Scenario,
 )
+from sites.forms import DateInput
 
 
 class PlanForm(forms.ModelForm):
@@ -39,9 +42,25 @@ class NewRuleForm(RuleForm):
         self.order_fields(["position"])
 
 
+class SharedChoicesFormSet(forms.BaseInlineFormSet):
+    """Its rows' choices of other rows (a capability, a period, scenarios) are read once for
+    the formset, not once a row."""
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if not hasattr(self, "_shared_choices"):
+            self._shared_choices = {}
+        for name, field in form.fields.items():
+            if isinstance(field, forms.ModelChoiceField) and not field.widget.is_hidden:
+                if name not in self._shared_choices:  # iter: without a count first
+                    self._shared_choices[name] = list(iter(field.choices))
+                field.choices = self._shared_choices[name]
+        return form
+
+
 ConditionFormSet = forms.inlineformset_factory(
-    PolicyRule, RuleCondition, fields=["capability", "operator", "value"], extra=2,
-    can_delete=True,
+    PolicyRule, RuleCondition, formset=SharedChoicesFormSet, extra=2, can_delete=True,
+    fields=["capability", "operator", "value"],
 )
 
 
@@ -69,13 +88,8 @@ class RuleOrderForm(forms.Form):
         return {rule.id: self.cleaned_data[f"rule_{rule.id}"] for rule in self.rules}
 
 
-class ExceptionKindForm(forms.ModelForm):
-    class Meta:
-        model = ExceptionKind
-        fields = ["name", "slug", "description", "scenario", "pilot_credentials",
-                  "payload_credentials", "allows_production", "allows_user_jobs",
-                  "requires_expiry", "max_months", "applies_to"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+class OfExperimentForm(forms.ModelForm):
+    """A form for something of one experiment, named by a slug unique within it."""
 
     def __init__(self, *args, experiment: Experiment, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,11 +97,36 @@ class ExceptionKindForm(forms.ModelForm):
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"]
-        others = ExceptionKind.objects.filter(experiment=self.instance.experiment, slug=slug)
+        others = type(self.instance).objects.filter(experiment=self.instance.experiment,
+                                                    slug=slug)
         if others.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(
-                f"{self.instance.experiment} already has an exception kind “{slug}”.")
+            raise forms.ValidationError(f"{self.instance.experiment} already has one named "
+                                        f"“{slug}”: choose another.")
         return slug
+
+
+class ExceptionKindForm(OfExperimentForm):
+    class Meta:
+        model = ExceptionKind
+        fields = ["name", "slug", "description", "scenario", "pilot_credentials",
+                  "payload_credentials", "allows_production", "allows_user_jobs",
+                  "requires_expiry", "max_months", "applies_to"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class MigrationForm(OfExperimentForm):
+    class Meta:
+        model = Migration
+        fields = ["name", "slug", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+StepFormSet = forms.inlineformset_factory(
+    Migration, MigrationStep, formset=SharedChoicesFormSet, extra=1, can_delete=True,
+    fields=["position", "name", "target_date", "target_period", "capability", "operator",
+            "value", "done_in"],
+    widgets={"target_date": DateInput(), "done_in": forms.CheckboxSelectMultiple},
+)
 
 
 class ScenarioForm(forms.ModelForm):
@@ -114,6 +153,11 @@ class ChangeFilter(forms.Form):
                                         to_field_name="slug", empty_label="any experiment")
     compliance = forms.ChoiceField(label="Becomes", required=False,
                                    choices=[("", "any class"), *Compliance.choices])
+
+    def __init__(self, *args, by_class: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not by_class:  # a migration's dry run: its sites change progress, not class
+            del self.fields["experiment"], self.fields["compliance"]
 
     def matches(self, change) -> bool:
         data = self.cleaned_data if self.is_valid() else {}

@@ -19,7 +19,15 @@ from django.views import View
 from tablib import Dataset
 
 from experiments import revisions
-from experiments.models import ExceptionKind, Experiment, PolicyRule, Scenario
+from experiments.models import (
+    ExceptionKind,
+    Experiment,
+    Migration,
+    MigrationStep,
+    PolicyRule,
+    Scenario,
+)
+from sites.dry_run import progress_dry_run
 from sites.permissions import is_wg_member
 from sites.signals import note_policy_change, policy_recomputed_once
 
@@ -28,12 +36,14 @@ from .forms import (
     ChangeFilter,
     ConditionFormSet,
     ExceptionKindForm,
+    MigrationForm,
     NewRuleForm,
     PlanForm,
     RuleForm,
     RuleOrderForm,
     SaveForm,
     ScenarioForm,
+    StepFormSet,
 )
 
 CHANGES_SHOWN = 200  # the export has them all
@@ -48,6 +58,10 @@ class PolicyChangeView(UserPassesTestMixin, View):
     CSV, action=save saves what the dry run shown was of, with the reason given."""
 
     template_name = "workbench/change.html"
+    dry_run_template = "workbench/_policy_dry_run.html"
+    changes_class = True  # the dry run's sites change compliance class (a migration's: no)
+    rows_legend = "Conditions: the rule holds where all of them hold"  # of a formset's rows
+    rows_help = "For “is one of”, separate the values with commas."
     permission_denied_message = "Only WG members change the policy."
     title = ""
 
@@ -77,8 +91,6 @@ class PolicyChangeView(UserPassesTestMixin, View):
         forms = self.get_forms(request.POST)
         if not all(form.is_valid() for form in forms):
             return self.page(forms)
-        draft = Draft.stored(self.experiments())
-        self.apply_to(draft, forms)
         fingerprint = _fingerprint(request.POST)
         action = request.POST.get("action")
         saving = SaveForm(request.POST if action == "save" else None, prefix="save")
@@ -87,14 +99,31 @@ class PolicyChangeView(UserPassesTestMixin, View):
                 return self.save_and_record(forms, saving.cleaned_data["reason"])
             saving.add_error(None, "The entries changed after the dry run was made of them: "
                                    "check the dry run below, then save again.")
-        result = draft.dry_run()
-        shown = ChangeFilter(request.POST, prefix="show")
+        result = self.try_out(forms)
+        shown = ChangeFilter(request.POST, prefix="show", by_class=self.changes_class)
         changes = [change for change in result.changes if shown.matches(change)]
         if action == "export":
-            return _csv(changes, self.experiments())
+            return self.export(changes)
         return self.page(forms, result=result, changes=changes[:CHANGES_SHOWN],
                          filtered=len(changes), shown=shown, saving=saving,
                          fingerprint=fingerprint)
+
+    def try_out(self, forms: list):
+        """The dry run of the change: the policy as stored, with the change applied."""
+        draft = Draft.stored(self.experiments())
+        self.apply_to(draft, forms)
+        return draft.dry_run()
+
+    def export(self, changes: list):
+        """The changed sites (those filtered) as CSV."""
+        dataset = Dataset(headers=list(type(changes[0]).CSV_HEADERS) if changes else [],
+                          title="Dry run")
+        for change in changes:
+            dataset.append(change.csv_row())
+        name = "-".join(experiment.slug for experiment in self.experiments())
+        response = HttpResponse(dataset.export("csv"), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="dry-run-{name}.csv"'
+        return response
 
     def save_and_record(self, forms: list, reason: str):
         user = self.request.user
@@ -106,17 +135,16 @@ class PolicyChangeView(UserPassesTestMixin, View):
                                                      reason, user))]
             for revision in made:  # its assessments name it: recomputed once, after commit
                 note_policy_change(revision.experiment_id)
-        if made:
-            messages.success(self.request, "Saved as " + ", ".join(map(str, made)) + ".")
-        else:
-            messages.info(self.request, "Saved; the policy is as it was, so no revision was "
-                                        "made.")
+        messages.success(self.request, "Saved as " + ", ".join(map(str, made)) + "."
+                         if made else "Saved.")
         return redirect(self.done_url())
 
     def page(self, forms: list, **context):
         return render(self.request, self.template_name, {
             "title": self.title, "experiment": getattr(self, "experiment", None),
-            "forms": forms, "back_url": self.done_url(), **context})
+            "forms": forms, "back_url": self.done_url(),
+            "dry_run_template": self.dry_run_template, "rows_legend": self.rows_legend,
+            "rows_help": self.rows_help, **context})
 
 
 class ExperimentChangeView(PolicyChangeView):
@@ -159,7 +187,7 @@ class RuleView(ExperimentChangeView):
 
     def apply_to(self, draft, forms):
         rule, conditions = forms
-        draft.replace_rule(rule.instance, _kept(conditions))
+        draft.replace_rule(rule.instance, [form.instance for form in _kept(conditions)])
 
     def save(self, forms, reason):
         rule, conditions = forms
@@ -184,7 +212,7 @@ class NewRuleView(ExperimentChangeView):
             if other.experiment_id == self.experiment.id and other.position >= position:
                 other.position += 1
         rule.instance.position = position
-        draft.replace_rule(rule.instance, _kept(conditions))
+        draft.replace_rule(rule.instance, [form.instance for form in _kept(conditions)])
 
     def save(self, forms, reason):
         rule, conditions = forms
@@ -289,10 +317,62 @@ class ScenarioView(PolicyChangeView):
         return reverse("scenario_list")
 
 
-def _kept(conditions) -> list:
-    """The conditions a valid formset leaves the rule: its rows not deleted nor left empty."""
-    return [form.instance for form in conditions.forms
-            if form not in conditions.deleted_forms
+class MigrationView(ExperimentChangeView):
+    """A migration added (no `migration` in the URL) or changed, with its steps: their
+    names, targets, and how each is done (derived by a condition or scenarios, or recorded
+    by hand). Its dry run is of the sites' progress."""
+
+    dry_run_template = "workbench/_progress_dry_run.html"
+    changes_class = False
+    rows_legend = "Steps, in order"
+    rows_help = ("A step is derived where it names a capability's value or scenarios to be "
+                 "assessed in; with neither, WG members record it site by site. A target is a "
+                 "day or an LHC period, not both.")
+
+    def get_forms(self, data=None):
+        migration = (get_object_or_404(Migration, experiment=self.experiment,
+                                       slug=self.kwargs["migration"])
+                     if "migration" in self.kwargs else Migration(experiment=self.experiment))
+        self.title = (f"{self.experiment.name}: {migration.name}" if migration.pk
+                      else f"{self.experiment.name}: a new migration")
+        return [MigrationForm(data, instance=migration, experiment=self.experiment),
+                StepFormSet(data, instance=migration, prefix="steps")]
+
+    def try_out(self, forms):
+        migration, steps = forms
+        proposed = []
+        for form in _kept(steps):
+            form.instance.draft_done_in = {scenario.id for scenario
+                                           in form.cleaned_data.get("done_in", ())}
+            proposed.append(form.instance)
+        return progress_dry_run(migration.instance, proposed)
+
+    def save(self, forms, reason):
+        migration, steps = forms
+        migration.instance._change_reason = reason
+        migration.save()
+        # Steps trading positions: out of the way first (unrecorded), so that no two ever
+        # hold one position.
+        MigrationStep.objects.filter(pk__in=[
+            form.instance.pk for form in steps.initial_forms if "position" in form.changed_data
+        ]).update(position=F("position") + 1000)
+        for form in steps.forms:
+            form.instance._change_reason = reason
+        steps.instance = migration.instance
+        steps.save()
+        # Progress follows from the steps: derived anew, after the commit.
+        note_policy_change(self.experiment.id)
+
+    def done_url(self):
+        if "migration" in self.kwargs:
+            return reverse("migration_detail", args=[self.experiment.slug,
+                                                     self.kwargs["migration"]])
+        return self.experiment.get_absolute_url()
+
+
+def _kept(formset) -> list:
+    """The rows of a valid formset that stay: not deleted nor left empty."""
+    return [form for form in formset.forms if form not in formset.deleted_forms
             and (form.instance.pk is not None or form.has_changed())]
 
 
@@ -301,21 +381,6 @@ def _fingerprint(data) -> str:
     entries = sorted((key, data.getlist(key)) for key in data
                      if not key.startswith(NOT_THE_CHANGE))
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
-
-
-def _csv(changes, experiments) -> HttpResponse:
-    dataset = Dataset(headers=["site", "country", "tier", "experiment", "scenario now",
-                               "scenario proposed", "compliance now", "compliance proposed",
-                               "why"], title="Dry run")
-    for change in changes:
-        dataset.append([change.site_name, change.country, change.tier, change.experiment.name,
-                        getattr(change.old_scenario, "name", ""),
-                        getattr(change.new_scenario, "name", ""), change.old_compliance.label,
-                        change.new_compliance.label, change.reason])
-    name = "-".join(experiment.slug for experiment in experiments)
-    response = HttpResponse(dataset.export("csv"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="dry-run-{name}.csv"'
-    return response
 
 
 def revision_detail(request, slug: str, number: int):
