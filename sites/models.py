@@ -10,7 +10,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Cast, Concat, Lower
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -420,25 +420,23 @@ class SiteMigration(NaturalKeyModel):
             raise ValidationError({"completed_step": "This step belongs to another migration."})
 
 
-def decision() -> models.Expression:
-    """What `AssessmentQuerySet.with_decision` annotates, of an assessment row."""
-    def text(field: str) -> Cast:
-        return Cast(field, models.CharField())
-
-    what = models.Case(
-        models.When(standing_exception__isnull=False, then=Concat(
-            models.Value("standing exception “"), "standing_exception__name",
-            models.Value("”"))),
-        models.When(exception__isnull=False, then=Concat(
-            models.Value("exception “"), "exception__kind__name", models.Value("”"))),
-        models.When(rule__isnull=False, then=Concat(models.Value("rule "),
-                                                    text("rule__position"))),
-        default=models.Value("no rule decided"))
-    return models.Case(
-        models.When(revision__isnull=True, then=models.Value("")),
-        default=Concat("experiment__name", models.Value(" policy r"),
-                       text("revision__number"), models.Value(", "), what,
-                       output_field=models.CharField()))
+def describe_decision(experiment: str, revision: int | None, rule: int | None,
+                      exception: str | None, standing: str | None) -> str:
+    """What decided an assessment, from the experiment's name, the number of the policy
+    revision it was computed under, the position of the rule and the names of the exception
+    kinds that decided: “CMS policy r7, rule 2”; "" where computed before revisions were
+    kept."""
+    if revision is None:
+        return ""
+    if standing:
+        what = f"standing exception “{standing}”"
+    elif exception:
+        what = f"exception “{exception}”"
+    elif rule is not None:
+        what = f"rule {rule}"
+    else:
+        what = "no rule decided"
+    return f"{experiment} policy r{revision}, {what}"
 
 
 class AssessmentQuerySet(models.QuerySet):
@@ -448,12 +446,6 @@ class AssessmentQuerySet(models.QuerySet):
         return self.annotate(confirmed_at=models.Subquery(
             CapabilityValue.objects.filter(site=models.OuterRef("site"))
             .order_by("-reported_at").values("reported_at")[:1]))
-
-    def with_decision(self) -> AssessmentQuerySet:
-        """Each with `decided_by`: the revision of the experiment's policy and what in it
-        decided, “CMS policy r7, rule 2”; "" where computed before revisions were kept. In
-        SQL, so that an export of every site reads it in the query that reads the rows."""
-        return self.annotate(decided_by=decision())
 
     def of_compliance(self, compliance: str) -> AssessmentQuerySet:
         """In this compliance class: Unknown where the scenario is."""
@@ -542,6 +534,17 @@ class Assessment(models.Model):
     @property
     def compliance(self) -> Compliance:
         return Compliance(self.scenario.compliance) if self.scenario else Compliance.UNKNOWN
+
+    @property
+    def decided_by(self) -> str:
+        """“CMS policy r7, rule 2” (`describe_decision`): select its revision, rule,
+        exception's kind and standing exception with it."""
+        return describe_decision(
+            self.experiment.name, self.revision.number if self.revision_id else None,
+            self.rule.position if self.rule_id else None,
+            self.exception.kind.name if self.exception_id else None,
+            self.standing_exception.name if self.standing_exception_id else None)
+
 
 class AssessmentChange(models.Model):
     """A site's scenario for an experiment changed, or what else its page shows of the

@@ -52,7 +52,7 @@ from .models import (
 from .permissions import can_edit_site, can_manage_exceptions
 from .recompute import preview
 from .site_as_of import site_on
-from .tables import SiteExport, SiteTable, stream_csv, with_table_columns
+from .tables import SiteExport, SiteTable, stream_csv, with_decisions, with_table_columns
 from .tasks import import_from_cric
 from .timeline import existing_on
 from .updates import changes_since, current_values, record_capabilities, values_token
@@ -79,10 +79,31 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
         as_of = self.request.as_of
         sites = (Site.objects.filter(existing_on(as_of.day)) if as_of
                  else Site.objects.filter(retired_on=None))
-        return with_table_columns(sites, self.experiments, as_of)
+        sites = with_table_columns(sites, self.experiments, as_of)
+        return with_decisions(sites, self.experiments) if self.exports_decisions() else sites
+
+    def exporting(self) -> bool:
+        return self.export_class.is_valid_format(self.request.GET.get(self.export_trigger_param))
+
+    def exports_decisions(self) -> bool:
+        """Whether this is an export of today's table, which names what decided each
+        assessment (a past day's history keeps no such names)."""
+        return self.exporting() and not self.request.as_of
 
     def get_table_kwargs(self):
-        return {"experiments": self.experiments, "as_of": self.request.as_of}
+        return {"experiments": self.experiments, "as_of": self.request.as_of,
+                "decisions": self.exports_decisions()}
+
+    def get_table(self, **kwargs):
+        # An export asks for the table again after the page's context made it: once will do.
+        if not hasattr(self, "_table"):
+            self._table = super().get_table(**kwargs)
+        return self._table
+
+    def get_table_pagination(self, table):
+        if self.exporting():  # every row: no page to count them for
+            return False
+        return super().get_table_pagination(table)
 
     def create_export(self, export_format: str):
         if export_format != "csv":
@@ -115,8 +136,8 @@ def site_detail(request, name: str):
                          for definition in CapabilityDefinition.objects.all()],
         "assessments": Assessment.objects.filter(site=site)
                        .select_related("experiment", "scenario", "rule", "exception__kind",
-                                       "lapsed_exception", "revision")
-                       .with_confirmation().with_decision().order_by("experiment__position"),
+                                       "standing_exception", "lapsed_exception", "revision")
+                       .with_confirmation().order_by("experiment__position"),
         "exceptions": SiteException.objects.filter(site=site)
                       .select_related("experiment", "kind")
                       .with_state(timezone.localdate()).order_by("-granted_on"),

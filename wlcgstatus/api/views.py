@@ -88,8 +88,9 @@ def as_of(request) -> AsOf | None:
 def detailed_assessments() -> QuerySet[Assessment]:
     """Assessments with all that the API shows of each, in the experiments' order."""
     return (Assessment.objects.select_related("experiment", "scenario", "rule", "exception__kind",
-                                              "lapsed_exception__kind", "standing_exception")
-            .with_confirmation().with_decision().order_by(*EXPERIMENT_ORDER))
+                                              "lapsed_exception__kind", "standing_exception",
+                                              "revision")
+            .with_confirmation().order_by(*EXPERIMENT_ORDER))
 
 
 def site_assessments(detailed: bool) -> Prefetch:
