@@ -31,7 +31,10 @@ READ_PAGES = [
 # What a WG member who is also the site's contact sees besides.
 SIGNED_IN_PAGES = [
     "/me/", f"/sites/{SITE}/capabilities/", f"/sites/{SITE}/exceptions/new/",
-    f"/sites/{SITE}/tokens/",
+    f"/sites/{SITE}/tokens/", "/experiments/cms/policy/rules/1/",
+    "/experiments/cms/policy/rules/order/", "/experiments/cms/policy/exceptions/new/",
+    "/experiments/cms/policy/migrations/singularity-rollout/", "/scenarios/not-isolated/edit/",
+    "/experiments/cms/revisions/1/",
 ]
 
 pytestmark = [
@@ -86,6 +89,12 @@ def test_every_page_passes_an_axe_scan_signed_out_and_signed_in(
     page.locator("form.form button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator(".error").count() > 0, "the empty form came back with its errors"
+    found += violations(page)
+    # A policy change's dry run: its counts, changed sites, filters and save form.
+    page.goto(f"{live_demo.url}/experiments/cms/policy/rules/1/")
+    page.fill("#id_conditions-0-value", "apptainer")
+    page.get_by_role("button", name="Dry run").click()
+    page.wait_for_selector(".dry-run")
     found += violations(page)
 
     assert not found, f"{len(found)} accessibility violations:\n" + "\n".join(found)
