@@ -21,11 +21,9 @@ NOT_STARTED = "not started"
 
 
 @dataclass(frozen=True)
-class ClassCount:
-    """How many of an experiment's sites are in a compliance class, now and as proposed."""
+class Count:
+    """How many sites are in something, now and as proposed."""
 
-    experiment: Experiment
-    compliance: Compliance
     before: int
     after: int
 
@@ -35,14 +33,28 @@ class ClassCount:
 
 
 @dataclass(frozen=True)
-class SiteChange:
-    """A site whose scenario (or its scenario's compliance class) the proposal changes."""
+class ClassCount(Count):
+    """… in a compliance class of an experiment."""
+
+    experiment: Experiment
+    compliance: Compliance
+
+
+@dataclass(frozen=True)
+class ChangedSite:
+    """A site the proposal changes, for an experiment."""
 
     site_id: int
     site_name: str
     country: str
     tier: int | None
     experiment: Experiment
+
+
+@dataclass(frozen=True)
+class SiteChange(ChangedSite):
+    """… its scenario (or its scenario's compliance class)."""
+
     old_scenario: Scenario | None
     new_scenario: Scenario | None
     old_compliance: Compliance
@@ -104,8 +116,9 @@ def dry_run(experiments: list[Experiment], proposed: Policy, proposed_scenarios:
         if old != new or old_class != new_class:
             changes.append(SiteChange(site_id, name, country, tier, by_id[experiment_id], old,
                                       new, old_class, new_class, after.reason))
-    classes = [ClassCount(experiment, compliance, counts[experiment.id, compliance, "before"],
-                          counts[experiment.id, compliance, "after"])
+    classes = [ClassCount(before=counts[experiment.id, compliance, "before"],
+                          after=counts[experiment.id, compliance, "after"],
+                          experiment=experiment, compliance=compliance)
                for experiment in experiments for compliance in Compliance]
     changes.sort(key=lambda change: (change.experiment.position, change.site_name))
     return DryRun(len(served), classes, changes)
@@ -120,28 +133,16 @@ def _compliance(scenario: Scenario | None) -> Compliance:
 
 
 @dataclass(frozen=True)
-class StepCount:
-    """How many sites have a migration's step as the last they completed, now and as
-    proposed."""
+class StepCount(Count):
+    """… at a migration's step as the last they completed."""
 
     step: str
-    before: int
-    after: int
-
-    @property
-    def delta(self) -> int:
-        return self.after - self.before
 
 
 @dataclass(frozen=True)
-class ProgressChange:
-    """A site whose progress in the migration the proposed steps change."""
+class ProgressChange(ChangedSite):
+    """… its progress in a migration."""
 
-    site_id: int
-    site_name: str
-    country: str
-    tier: int | None
-    experiment: Experiment
     old_step: str
     new_step: str
 
@@ -200,6 +201,6 @@ def progress_dry_run(migration: Migration, proposed: list[MigrationStep]) -> Pro
             changes.append(ProgressChange(site_id, name, country, tier, migration.experiment,
                                           old, new))
     names = list(dict.fromkeys([NOT_STARTED, *now.values(), *(s.name for s in steps)]))
-    counts = [StepCount(name, before[name], after[name]) for name in names]
+    counts = [StepCount(before=before[name], after=after[name], step=name) for name in names]
     changes.sort(key=lambda change: change.site_name)
     return ProgressDryRun(len(served), counts, changes)
