@@ -35,18 +35,17 @@ def completed_step(steps: list[MigrationStep], reported: dict[str, str],
 
 
 def derive_progress(site_ids: list[int], migrations: list[Migration],
-                    reported: dict[int, dict[str, str]], today: datetime.date) -> None:
+                    reported: dict[int, dict[str, str]], assessments: list[Assessment],
+                    today: datetime.date) -> None:
     """Bring the sites' progress in the derived migrations in line with what they reported
-    (site id → capability key → value) and their stored assessments: every site serving the
-    experiment takes part. A step reached anew is dated from when the site's scenario last
-    changed (the history), or today."""
+    (site id → capability key → value) and their assessments (as just stored): every site
+    serving the experiment takes part. A step reached anew is dated from when the site's
+    scenario last changed (the history), or today."""
     if not migrations:
         return
     scenarios: dict[int, dict[int, int | None]] = defaultdict(dict)  # experiment → site → …
-    for site_id, experiment_id, scenario_id in (
-            Assessment.objects.filter(site_id__in=site_ids)
-            .values_list("site_id", "experiment_id", "scenario_id")):
-        scenarios[experiment_id][site_id] = scenario_id
+    for assessment in assessments:
+        scenarios[assessment.experiment_id][assessment.site_id] = assessment.scenario_id
     since = {(row["site_id"], row["experiment_id"]): row["last"].date() for row in
              AssessmentChange.objects.filter(site_id__in=site_ids)
              .exclude(event=AssessmentChange.Event.UPDATED).order_by()

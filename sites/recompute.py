@@ -305,12 +305,13 @@ def _recompute_chunk(site_ids: list[int], experiment_ids: list[int], policy: Pol
     gone = (Assessment.objects.filter(site_id__in=site_ids, experiment_id__in=experiment_ids)
             .exclude(Exists(serving.filter(site=OuterRef("site"),
                                            experiment=OuterRef("experiment")))))
-    changes += [AssessmentChange(event=AssessmentChange.Event.STOPPED, site_id=site_id,
-                                 experiment_id=experiment_id, old_scenario_id=scenario_id,
-                                 reason="No longer serves the experiment.", changed_at=now)
-                for site_id, experiment_id, scenario_id in
-                gone.values_list("site_id", "experiment_id", "scenario_id")]
-    gone.delete()
-    AssessmentChange.objects.bulk_create(changes, batch_size=2000)
-    derive_progress(site_ids, policy.migrations, reported, today)
+    stopped = [AssessmentChange(event=AssessmentChange.Event.STOPPED, site_id=site_id,
+                                experiment_id=experiment_id, old_scenario_id=scenario_id,
+                                reason="No longer serves the experiment.", changed_at=now)
+               for site_id, experiment_id, scenario_id in
+               gone.values_list("site_id", "experiment_id", "scenario_id")]
+    if stopped:  # else no statement to delete nothing
+        gone.delete()
+    AssessmentChange.objects.bulk_create([*changes, *stopped], batch_size=2000)
+    derive_progress(site_ids, policy.migrations, reported, assessments, today)
     return len(assessments)
