@@ -1,7 +1,7 @@
 import csv
 import datetime
-import operator
-from collections.abc import Callable, Iterator
+import io
+from collections.abc import Iterator
 
 import django_tables2 as tables
 from django.conf import settings
@@ -296,9 +296,13 @@ class SiteTable(tables.Table):
                    if not (column.column.exclude_from_export
                            or column.name in (exclude_columns or ()))]
         yield [str(column.header) for column in columns]
-        readers = [(column, _reader(column.accessor)) for column in columns]
-        for record in self.data.data.iterator(chunk_size=2000):
-            yield [self.cell_value(column, read(record)) for column, read in readers]
+        # Each column is a field or an annotation of the rows: read as tuples, no model
+        # instance per row (a sixth of a 20,000-site export's time), nor an accessor's
+        # `resolve` per cell (which tries a key, an attribute and an index at every step).
+        rows = self.data.data.values_list(*(str(column.accessor) for column in columns))
+        for row in rows.iterator(chunk_size=2000):
+            yield [self.cell_value(column, value) for column, value in zip(columns, row,
+                                                                            strict=True)]
 
     @staticmethod
     def cell(column: BoundColumn, record: Site):
@@ -311,19 +315,6 @@ class SiteTable(tables.Table):
     @staticmethod
     def cell_value(column: BoundColumn, value):
         return None if value in column.column.empty_values else column.value(value=value)
-
-
-def _reader(accessor) -> Callable[[Site], object]:
-    """What the accessor reads of a row, as a plain attribute path: its `resolve` tries a
-    dictionary key, an attribute and a list index at each step of each cell, which made a
-    20,000-site export spend most of its time there. A method at the end (a field's
-    get_..._display) is called, as `resolve` does."""
-    get = operator.attrgetter(".".join(accessor.bits))
-
-    def read(record: Site):
-        value = get(record)
-        return value() if callable(value) else value
-    return read
 
 
 # Text a spreadsheet would take for a formula (OWASP's "CSV injection"): a site named
@@ -356,16 +347,18 @@ class SiteExport(TableExport):
         return Dataset(*rows, headers=header, title="Sites")
 
 
-class _Echo:
-    """A file whose write() hands back what it is given, for csv.writer in a stream."""
-
-    def write(self, value: str) -> str:
-        return value
+CSV_LINES_A_CHUNK = 500
 
 
 def stream_csv(table: SiteTable) -> Iterator[str]:
-    """The table as CSV, a line at a time: exporting 20,000 sites needs no more memory than
-    exporting 2,000."""
-    writer = csv.writer(_Echo())
-    for row in spreadsheet_rows(table):
-        yield writer.writerow(row)
+    """The table as CSV, in chunks of CSV_LINES_A_CHUNK lines: exporting 20,000 sites needs no
+    more memory than exporting 2,000, and the response handles 40 chunks, not 20,000 lines."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for n, row in enumerate(spreadsheet_rows(table), start=1):
+        writer.writerow(row)
+        if n % CSV_LINES_A_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
