@@ -46,16 +46,13 @@ def scenario_field(experiment: Experiment) -> str:
     return f"scenario_{experiment.slug}"
 
 
-def decided_field(experiment: Experiment) -> str:
-    return f"decided_{experiment.slug}"
-
-
 def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment],
-                       as_of: AsOf | None = None) -> QuerySet:
+                       as_of: AsOf | None = None, decisions: bool = False) -> QuerySet:
     """Sites with what the table shows as subquery annotations: one query for a page of
     rows, however many sites there are; as of a past day, the same columns as they stood at
     its end. Each subquery finds at most one row, so none keeps its model's default ordering
-    (which would join the site and experiment tables in)."""
+    (which would join the site and experiment tables in). `decisions` (today only): each
+    scenario with the ids of what decided it, for an export's `DecidedByColumn`."""
     if as_of:
         return queryset.annotate(
             container_runtime=reported_then(as_of.day, "value",
@@ -71,10 +68,20 @@ def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment],
 
     # NULL where the site does not serve the experiment, UNKNOWN_SCENARIO where it does and
     # the scenario is unknown.
+    scenario = Coalesce("scenario_id", UNKNOWN_SCENARIO)
+    if decisions:
+        # "12|7:2::": the scenario, then the ids of the policy revision, rule, exception and
+        # standing exception that decided it, read in the same lookup as the scenario.
+        def text(expression) -> Coalesce:
+            return Coalesce(Cast(expression, CharField()), Value(""))
+
+        scenario = Concat(text(scenario), Value("|"), text("revision_id"), Value(":"),
+                          text("rule_id"), Value(":"), text("exception_id"), Value(":"),
+                          text("standing_exception_id"), output_field=CharField())
     scenarios = {
         scenario_field(experiment): Subquery(
             Assessment.objects.filter(site=OuterRef("pk"), experiment_id=experiment.id)
-            .order_by().values(known=Coalesce("scenario_id", UNKNOWN_SCENARIO))[:1])
+            .order_by().values(known=scenario)[:1])
         for experiment in experiments
     }
     return queryset.annotate(
@@ -86,26 +93,10 @@ def with_table_columns(queryset: QuerySet[Site], experiments: list[Experiment],
     )
 
 
-def with_decisions(queryset: QuerySet[Site], experiments: list[Experiment]) -> QuerySet:
-    """Sites with, per experiment, the ids of what decided its assessment there (its policy
-    revision, rule, exception and standing exception, as “7:2::”), which the exports name
-    (`DecidedByColumn`): a subquery each, only ids, read only by an export."""
-    def key(field: str) -> Coalesce:
-        return Coalesce(Cast(field, CharField()), Value(""))
-
-    return queryset.annotate(**{
-        decided_field(experiment): Subquery(
-            Assessment.objects.filter(site=OuterRef("pk"), experiment_id=experiment.id)
-            .order_by().values(key=Concat(
-                key("revision_id"), Value(":"), key("rule_id"), Value(":"),
-                key("exception_id"), Value(":"), key("standing_exception_id"),
-                output_field=CharField()))[:1])
-        for experiment in experiments})
-
-
 class Decisions:
     """The names of what decided the assessments an export lists, from the ids it reads
-    (`with_decisions`): the policy revisions, rules and exception kinds, read once."""
+    (`with_table_columns(decisions=True)`): the policy revisions, rules and exception kinds,
+    read once."""
 
     @cached_property
     def names(self) -> tuple[dict, dict, dict, dict]:
@@ -169,13 +160,19 @@ class ScenarioColumn(PlainColumn):
         super().__init__(verbose_name=experiment.name, accessor=scenario_field(experiment),
                          default="", attrs={"td": {"class": "scenario"}})
 
+    def scenario(self, value) -> Scenario | None:
+        """The scenario of a cell's value: its id, or in an export with what decided it,
+        "id|…" (`with_table_columns`)."""
+        return self.scenarios[int(value.partition("|")[0]) if isinstance(value, str)
+                              else value]
+
     def render(self, value):
-        return scenario_badge(self.scenarios[value])
+        return scenario_badge(self.scenario(value))
 
     def value(self, value):
         if value is None:
             return ""
-        scenario = self.scenarios[value]
+        scenario = self.scenario(value)
         return scenario.name if scenario else Compliance.UNKNOWN.label
 
     def order(self, queryset, is_descending):
@@ -197,11 +194,11 @@ class DecidedByColumn(PlainColumn):
     def __init__(self, experiment: Experiment, decisions: Decisions):
         self.experiment, self.decisions = experiment, decisions
         super().__init__(verbose_name=f"{experiment.name} decided by",
-                         accessor=decided_field(experiment), default="", visible=False,
+                         accessor=scenario_field(experiment), default="", visible=False,
                          orderable=False)
 
     def value(self, value):
-        return "" if value is None else self.decisions.describe(self.experiment, value)
+        return self.decisions.describe(self.experiment, value.partition("|")[2])
 
 
 class SiteTable(tables.Table):
@@ -232,7 +229,7 @@ class SiteTable(tables.Table):
     def __init__(self, *args, experiments: list[Experiment], as_of: AsOf | None = None,
                  decisions: bool = False, **kwargs):
         """`decisions`: with what decided each assessment, for an export (the rows come
-        `with_decisions`)."""
+        `with_table_columns(decisions=True)`)."""
         scenarios = {scenario.id: scenario for scenario in Scenario.objects.all()}
         kwargs["extra_columns"] = [
             (scenario_field(experiment), ScenarioColumn(experiment, scenarios, as_of))
@@ -241,7 +238,7 @@ class SiteTable(tables.Table):
         if decisions:
             names = Decisions()
             kwargs["extra_columns"] += [
-                (decided_field(experiment), DecidedByColumn(experiment, names))
+                (f"decided_{experiment.slug}", DecidedByColumn(experiment, names))
                 for experiment in experiments]
         super().__init__(*args, **kwargs)
         self.stale_before = stale_before(end_of(as_of.day) if as_of else None)

@@ -52,7 +52,7 @@ from .models import (
 from .permissions import can_edit_site, can_manage_exceptions
 from .recompute import preview
 from .site_as_of import site_on
-from .tables import SiteExport, SiteTable, stream_csv, with_decisions, with_table_columns
+from .tables import SiteExport, SiteTable, stream_csv, with_table_columns
 from .tasks import import_from_cric
 from .timeline import existing_on
 from .updates import changes_since, current_values, record_capabilities, values_token
@@ -79,8 +79,8 @@ class SiteListView(ExportMixin, SingleTableMixin, FilterView):
         as_of = self.request.as_of
         sites = (Site.objects.filter(existing_on(as_of.day)) if as_of
                  else Site.objects.filter(retired_on=None))
-        sites = with_table_columns(sites, self.experiments, as_of)
-        return with_decisions(sites, self.experiments) if self.exports_decisions() else sites
+        return with_table_columns(sites, self.experiments, as_of,
+                                  decisions=self.exports_decisions())
 
     def exporting(self) -> bool:
         return self.export_class.is_valid_format(self.request.GET.get(self.export_trigger_param))
